@@ -1,0 +1,1 @@
+"""Log sources, imports, request events and usage rollups."""

@@ -1,0 +1,1 @@
+"""The catalogue, lifecycle, plans, subscriptions and gateway connections."""

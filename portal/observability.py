@@ -1,0 +1,106 @@
+"""Request ids and structured logs.
+
+Every request gets an id (taken from a well-formed ``X-Request-ID`` header or
+made here). It is returned in the response header, stamped on every log line
+and on audit events, and travels in the headers of the Celery tasks the
+request enqueues, so a task's log lines carry the id of the request behind it.
+"""
+
+import contextvars
+import datetime
+import json
+import logging
+import re
+import uuid
+
+from celery import signals
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = offered if _VALID_REQUEST_ID.match(offered) else new_request_id()
+        request.request_id = request_id
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get() or "-"
+        return True
+
+
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "request_id",
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or _request_id.get() or None,
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+# --- Celery: carry the id from the enqueuing request into the task ----------
+
+
+@signals.before_task_publish.connect
+def _stamp_request_id(headers=None, **_):
+    request_id = _request_id.get()
+    if headers is not None and request_id:
+        headers.setdefault("portico_request_id", request_id)
+
+
+_task_tokens: dict[str, contextvars.Token] = {}
+
+
+@signals.task_prerun.connect
+def _restore_request_id(task_id=None, task=None, **_):
+    request_id = getattr(task.request, "portico_request_id", None) or _request_id.get()
+    _task_tokens[task_id] = _request_id.set(request_id or f"task-{task_id}")
+
+
+@signals.task_postrun.connect
+def _clear_request_id(task_id=None, **_):
+    token = _task_tokens.pop(task_id, None)
+    if token is not None:
+        _request_id.reset(token)

@@ -1,0 +1,683 @@
+"""REST API for organisations, teams, members, invitations, tokens and audit events."""
+
+import django_filters
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from . import selectors
+from .actors import Actor
+from .models import (
+    AccessToken,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organisation,
+    Team,
+    TeamMembership,
+    User,
+)
+from .permissions import IsOrgAdmin, IsOrgAdminOrReadOnly, IsOrgMember, TokenScopePermission
+from .roles import OrgRole, TeamRole
+from .scoping import OrganisationScopedMixin
+from .services import invitations, organisations, tokens
+
+# --- Serializers --------------------------------------------------------------
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(help_text="Your role in this organisation.")
+
+    class Meta:
+        model = Organisation
+        fields = ["slug", "name", "created_at", "role"]
+        read_only_fields = ["created_at", "role"]
+
+    def get_role(self, organisation) -> str:
+        return self.context["roles"].get(organisation.pk, "")
+
+
+class OrganisationUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    member_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Team
+        fields = ["slug", "name", "description", "member_count", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class TeamUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+
+
+class TeamMembershipSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = TeamMembership
+        fields = ["id", "email", "role", "created_at"]
+        read_only_fields = ["id", "email", "created_at"]
+
+
+class TeamMembershipCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(help_text="A member of the organisation.")
+    role = serializers.ChoiceField(choices=TeamRole.choices)
+
+
+class TeamRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=TeamRole.choices)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.CharField(source="user.get_full_name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "name", "role", "created_at"]
+        read_only_fields = fields
+
+
+class OrgRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=OrgRole.choices)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, read_only=True)
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "role",
+            "team",
+            "team_role",
+            "status",
+            "invited_by",
+            "created_at",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=OrgRole.choices, default=OrgRole.MEMBER)
+    team = serializers.SlugField(required=False, allow_null=True, default=None)
+    team_role = serializers.ChoiceField(
+        choices=TeamRole.choices, required=False, allow_blank=True, default=""
+    )
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+
+
+class AccessTokenSerializer(serializers.ModelSerializer):
+    prefix = serializers.CharField(source="display_prefix", read_only=True)
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = AccessToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scope",
+            "organisation",
+            "is_active",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+        ]
+        read_only_fields = fields
+
+
+class AccessTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(choices=AccessToken.Scope.choices, default="read")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    organisation = serializers.SlugField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Limit the token to this organisation.",
+    )
+
+
+class AccessTokenCreatedSerializer(AccessTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(AccessTokenSerializer.Meta):
+        fields = [*AccessTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "actor_type",
+            "actor_label",
+            "action",
+            "target_type",
+            "target_id",
+            "target_label",
+            "before",
+            "after",
+            "request_id",
+        ]
+        read_only_fields = fields
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name"]
+        read_only_fields = fields
+
+
+# --- Filters ------------------------------------------------------------------
+
+
+class TeamFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Team
+        fields = ["name"]
+
+
+class MembershipFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains")
+
+    class Meta:
+        model = Membership
+        fields = ["role", "email"]
+
+
+class InvitationFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(lookup_expr="icontains")
+    pending = django_filters.BooleanFilter(method="filter_pending")
+
+    class Meta:
+        model = Invitation
+        fields = ["email", "role"]
+
+    def filter_pending(self, queryset, name, value):
+        from django.utils import timezone
+
+        pending = {
+            "accepted_at__isnull": True,
+            "revoked_at__isnull": True,
+            "expires_at__gt": timezone.now(),
+        }
+        return queryset.filter(**pending) if value else queryset.exclude(**pending)
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    action = django_filters.CharFilter(lookup_expr="startswith")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor_type", "target_type", "request_id"]
+
+
+# --- Views --------------------------------------------------------------------
+
+
+class _Scoped(OrganisationScopedMixin):
+    """Organisation-scoped viewset: resolves ``<org>`` before permissions."""
+
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
+
+@extend_schema(tags=["me"])
+class MeViewSet(viewsets.GenericViewSet):
+    serializer_class = UserSerializer
+    queryset = User.objects.none()
+
+    @extend_schema(summary="The signed-in user", responses={200: UserSerializer})
+    def list(self, request):
+        return Response(UserSerializer(request.user).data)
+
+
+@extend_schema(tags=["organisations"])
+@extend_schema_view(
+    list=extend_schema(summary="Organisations you belong to"),
+    retrieve=extend_schema(summary="One organisation"),
+    create=extend_schema(summary="Create an organisation; you become its owner"),
+    partial_update=extend_schema(
+        summary="Rename an organisation", request=OrganisationUpdateSerializer
+    ),
+)
+class OrganisationViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = OrganisationSerializer
+    lookup_field = "slug"
+    lookup_url_kwarg = "org"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self):
+        if "org" in self.kwargs:
+            return [IsAuthenticated(), TokenScopePermission(), IsOrgAdminOrReadOnly()]
+        return [IsAuthenticated(), TokenScopePermission()]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Organisation.objects.none()
+        if "org" in self.kwargs and self.organisation is not None:
+            return Organisation.objects.filter(pk=self.organisation.pk)
+        queryset = selectors.organisation_list_for_user(user=self.request.user)
+        token = self.request.auth
+        if isinstance(token, AccessToken) and token.organisation_id:
+            queryset = queryset.filter(pk=token.organisation_id)
+        return queryset
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.user.is_authenticated:
+            context["roles"] = dict(
+                Membership.objects.filter(user=self.request.user).values_list(
+                    "organisation_id", "role"
+                )
+            )
+        return context
+
+    def create(self, request):
+        token = request.auth
+        if isinstance(token, AccessToken) and token.organisation_id:
+            raise Http404
+        serializer = OrganisationSerializer(data=request.data, context={"roles": {}})
+        serializer.is_valid(raise_exception=True)
+        organisation = organisations.organisation_create(
+            name=serializer.validated_data["name"],
+            slug=serializer.validated_data["slug"].lower(),
+            owner=request.user,
+        )
+        return Response(
+            OrganisationSerializer(organisation, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def partial_update(self, request, org):
+        serializer = OrganisationUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        organisation = organisations.organisation_update(
+            organisation=self.organisation,
+            name=serializer.validated_data["name"],
+            actor=self.actor(),
+        )
+        return Response(
+            OrganisationSerializer(organisation, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(summary="Leave the organisation", request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[IsAuthenticated, IsOrgMember, TokenScopePermission],
+    )
+    def leave(self, request, org):
+        organisations.membership_leave(membership=self.membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["teams"])
+@extend_schema_view(
+    list=extend_schema(summary="Teams of the organisation"),
+    retrieve=extend_schema(summary="One team"),
+    create=extend_schema(summary="Create a team", request=TeamSerializer),
+    partial_update=extend_schema(summary="Change a team", request=TeamUpdateSerializer),
+    destroy=extend_schema(summary="Delete a team"),
+)
+class TeamViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = TeamSerializer
+    permission_classes = [IsAuthenticated, TokenScopePermission, IsOrgAdminOrReadOnly]
+    filterset_class = TeamFilter
+    lookup_field = "slug"
+    lookup_url_kwarg = "team"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.team_list(organisation=self.organisation).order_by("name")
+
+    def get_object(self):
+        return selectors.team_get(organisation=self.organisation, slug=self.kwargs["team"])
+
+    def create(self, request, org):
+        serializer = TeamSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = organisations.team_create(
+            organisation=self.organisation,
+            name=data["name"],
+            slug=data["slug"].lower(),
+            description=data.get("description", ""),
+            actor=self.actor(),
+        )
+        return Response(TeamSerializer(team).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, org, team):
+        team = self.get_object()
+        serializer = TeamUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        team = organisations.team_update(
+            team=team,
+            name=serializer.validated_data["name"],
+            description=serializer.validated_data.get("description", team.description),
+            actor=self.actor(),
+        )
+        return Response(TeamSerializer(team).data)
+
+    def perform_destroy(self, instance):
+        organisations.team_delete(team=instance, actor=self.actor())
+
+
+@extend_schema(tags=["teams"])
+@extend_schema_view(
+    list=extend_schema(summary="Members of a team"),
+    retrieve=extend_schema(summary="One team member"),
+    create=extend_schema(
+        summary="Add an organisation member to the team",
+        request=TeamMembershipCreateSerializer,
+    ),
+    partial_update=extend_schema(summary="Change a team role", request=TeamRoleSerializer),
+    destroy=extend_schema(summary="Remove from the team"),
+)
+class TeamMembershipViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = TeamMembershipSerializer
+    permission_classes = [IsAuthenticated, TokenScopePermission, IsOrgAdminOrReadOnly]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def team(self) -> Team:
+        return selectors.team_get(organisation=self.organisation, slug=self.kwargs["team"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return TeamMembership.objects.none()
+        return selectors.team_membership_list(team=self.team())
+
+    def get_object(self):
+        return selectors.team_membership_get(team=self.team(), pk=self.kwargs["pk"])
+
+    def create(self, request, org, team):
+        team = self.team()
+        serializer = TeamMembershipCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = (
+            selectors.membership_list(organisation=self.organisation)
+            .filter(user__email__iexact=serializer.validated_data["email"])
+            .first()
+        )
+        if membership is None:
+            raise serializers.ValidationError(
+                {"email": ["No member of this organisation has this address."]}
+            )
+        team_membership = organisations.team_member_set(
+            team=team,
+            user=membership.user,
+            role=serializer.validated_data["role"],
+            actor=self.actor(),
+        )
+        return Response(
+            TeamMembershipSerializer(team_membership).data, status=status.HTTP_201_CREATED
+        )
+
+    def partial_update(self, request, org, team, pk):
+        team_membership = self.get_object()
+        serializer = TeamRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        team_membership = organisations.team_member_set(
+            team=team_membership.team,
+            user=team_membership.user,
+            role=serializer.validated_data["role"],
+            actor=self.actor(),
+        )
+        return Response(TeamMembershipSerializer(team_membership).data)
+
+    def perform_destroy(self, instance):
+        organisations.team_member_remove(team_membership=instance, actor=self.actor())
+
+
+@extend_schema(tags=["members"])
+@extend_schema_view(
+    list=extend_schema(summary="Members of the organisation"),
+    retrieve=extend_schema(summary="One member"),
+    partial_update=extend_schema(summary="Change a member's role", request=OrgRoleSerializer),
+    destroy=extend_schema(summary="Remove a member from the organisation and its teams"),
+)
+class MembershipViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = MembershipSerializer
+    permission_classes = [IsAuthenticated, TokenScopePermission, IsOrgAdminOrReadOnly]
+    filterset_class = MembershipFilter
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.membership_list(organisation=self.organisation).order_by("user__email")
+
+    def get_object(self):
+        return selectors.membership_get(organisation=self.organisation, pk=self.kwargs["pk"])
+
+    def partial_update(self, request, org, pk):
+        membership = self.get_object()
+        serializer = OrgRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = organisations.membership_change_role(
+            membership=membership, role=serializer.validated_data["role"], actor=self.actor()
+        )
+        return Response(MembershipSerializer(membership).data)
+
+    def perform_destroy(self, instance):
+        organisations.membership_remove(membership=instance, actor=self.actor())
+
+
+@extend_schema(tags=["invitations"])
+@extend_schema_view(
+    list=extend_schema(summary="Invitations of the organisation"),
+    retrieve=extend_schema(summary="One invitation"),
+    create=extend_schema(
+        summary="Invite someone by e-mail",
+        request=InvitationCreateSerializer,
+        responses={201: InvitationSerializer},
+    ),
+)
+class InvitationViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = InvitationSerializer
+    permission_classes = [IsAuthenticated, TokenScopePermission, IsOrgAdmin]
+    filterset_class = InvitationFilter
+
+    def get_queryset(self):
+        return selectors.invitation_list(organisation=self.organisation)
+
+    def get_object(self):
+        return selectors.invitation_get(organisation=self.organisation, pk=self.kwargs["pk"])
+
+    def create(self, request, org):
+        serializer = InvitationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = None
+        if data["team"]:
+            team = (
+                selectors.team_list(organisation=self.organisation)
+                .filter(slug=data["team"])
+                .first()
+            )
+            if team is None:
+                raise serializers.ValidationError({"team": ["No team with this slug."]})
+        invitation, _token = invitations.invitation_create(
+            organisation=self.organisation,
+            email=data["email"],
+            role=data["role"],
+            team=team,
+            team_role=data["team_role"],
+            actor=self.actor(),
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Withdraw a pending invitation", request=None, responses={200: InvitationSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, org, pk):
+        invitation = invitations.invitation_revoke(invitation=self.get_object(), actor=self.actor())
+        return Response(InvitationSerializer(invitation).data)
+
+
+@extend_schema(tags=["invitations"])
+class InvitationAcceptViewSet(viewsets.GenericViewSet):
+    serializer_class = InvitationAcceptSerializer
+
+    @extend_schema(
+        summary="Accept an invitation with the token from its e-mail",
+        responses={200: OrganisationSerializer},
+    )
+    def create(self, request):
+        serializer = InvitationAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = invitations.invitation_accept(
+            token=serializer.validated_data["token"], user=request.user
+        )
+        context = {"roles": {membership.organisation_id: membership.role}}
+        return Response(OrganisationSerializer(membership.organisation, context=context).data)
+
+
+@extend_schema(tags=["tokens"])
+@extend_schema_view(
+    list=extend_schema(summary="Your access tokens (prefixes only)"),
+    retrieve=extend_schema(summary="One access token"),
+    create=extend_schema(
+        summary="Create an access token; the token is in this response only",
+        request=AccessTokenCreateSerializer,
+        responses={201: AccessTokenCreatedSerializer},
+    ),
+)
+class AccessTokenViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AccessTokenSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AccessToken.objects.none()
+        return selectors.token_list(user=self.request.user)
+
+    def get_object(self):
+        return selectors.token_get(user=self.request.user, pk=self.kwargs["pk"])
+
+    def create(self, request):
+        serializer = AccessTokenCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        organisation = None
+        if data["organisation"]:
+            organisation = (
+                selectors.organisation_list_for_user(user=request.user)
+                .filter(slug=data["organisation"])
+                .first()
+            )
+            if organisation is None:
+                raise serializers.ValidationError(
+                    {"organisation": ["You are not a member of this organisation."]}
+                )
+        token, plaintext = tokens.token_create(
+            user=request.user,
+            name=data["name"],
+            scope=data["scope"],
+            expires_at=data["expires_at"],
+            organisation=organisation,
+            actor=Actor.from_request(request),
+        )
+        body = AccessTokenCreatedSerializer(token).data
+        body["token"] = plaintext
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(
+        summary="Revoke an access token", request=None, responses={200: AccessTokenSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk):
+        token = tokens.token_revoke(token=self.get_object(), actor=Actor.from_request(request))
+        return Response(AccessTokenSerializer(token).data)
+
+
+@extend_schema(tags=["audit"])
+@extend_schema_view(
+    list=extend_schema(summary="Audit events of the organisation, newest first"),
+    retrieve=extend_schema(summary="One audit event"),
+)
+class AuditEventViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AuditEventSerializer
+    permission_classes = [IsAuthenticated, TokenScopePermission, IsOrgAdmin]
+    filterset_class = AuditEventFilter
+
+    def get_queryset(self):
+        return selectors.audit_event_list(organisation=self.organisation)
+
+
+__all__ = [
+    "AccessTokenViewSet",
+    "AuditEventViewSet",
+    "InvitationAcceptViewSet",
+    "InvitationViewSet",
+    "MeViewSet",
+    "MembershipViewSet",
+    "OrganisationViewSet",
+    "TeamMembershipViewSet",
+    "TeamViewSet",
+]
