@@ -344,3 +344,12 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- Catalogue --------------------------------------------------------------
+
+SPEC_MAX_BYTES = env.int("SPEC_MAX_BYTES", default=5_000_000)
+SPEC_MAX_DEPTH = env.int("SPEC_MAX_DEPTH", default=100)
+SPEC_MAX_YAML_ALIASES = env.int("SPEC_MAX_YAML_ALIASES", default=50)
+SPEC_MAX_VALUES = env.int("SPEC_MAX_VALUES", default=1_000_000)
+SPEC_FETCH_TIMEOUT = env.float("SPEC_FETCH_TIMEOUT", default=10.0)
+SPEC_FETCH_ALLOW_PRIVATE = env.bool("SPEC_FETCH_ALLOW_PRIVATE", default=False)

@@ -1,0 +1,153 @@
+"""Fetch a document by URL without becoming a proxy into the private network.
+
+Only http(s); the host is resolved here and every address must be public
+(no loopback, private, link-local, reserved or multicast) unless the setting
+allows private targets; the connection goes to the address that was checked,
+so a second DNS answer cannot swap it; each redirect is checked the same way;
+the body is read to at most the size cap.
+"""
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import certifi
+import urllib3
+
+from .errors import SpecError, SpecTooLarge, megabytes
+
+MAX_REDIRECTS = 3
+USER_AGENT = "Portico spec fetcher"
+
+
+class FetchError(SpecError):
+    code = "fetch_failed"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    status: int
+    body: bytes | None
+    url: str
+    etag: str = ""
+    last_modified: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(f"The host {host} cannot be resolved.") from exc
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _check_public(host: str, addresses: list[str]) -> None:
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            raise FetchError(
+                f"{host} resolves to {address}, a private, loopback or link-local address; "
+                "Portico does not fetch from those."
+            )
+
+
+def fetch(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private: bool = False,
+    etag: str = "",
+    last_modified: str = "",
+    headers: dict[str, str] | None = None,
+) -> FetchResult:
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchError("Only http:// and https:// URLs can be fetched.")
+        if not parts.hostname:
+            raise FetchError("The URL has no host.")
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = _addresses(host, port)
+        if not allow_private:
+            _check_public(host, addresses)
+        response = _request(
+            parts.scheme,
+            host,
+            addresses[0],
+            port,
+            path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            timeout=timeout,
+            headers={
+                "Host": parts.netloc.rsplit("@", 1)[-1],
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json, application/yaml, text/yaml, */*;q=0.5",
+                **({"If-None-Match": etag} if etag else {}),
+                **({"If-Modified-Since": last_modified} if last_modified else {}),
+                **(headers or {}),
+            },
+        )
+        try:
+            if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+                url = urljoin(url, response.headers["Location"])
+                continue
+            result_headers = {
+                "etag": response.headers.get("ETag", ""),
+                "last_modified": response.headers.get("Last-Modified", ""),
+            }
+            if response.status == 304:
+                return FetchResult(status=304, body=None, url=url, **result_headers)
+            if not 200 <= response.status < 300:
+                raise FetchError(f"{host} answered HTTP {response.status}.")
+            body = _read_capped(response, max_bytes)
+            return FetchResult(status=response.status, body=body, url=url, **result_headers)
+        finally:
+            response.release_conn()
+    raise FetchError(f"More than {MAX_REDIRECTS} redirects.")
+
+
+def _request(scheme, host, address, port, *, path, timeout, headers):
+    common = {
+        "port": port,
+        "timeout": urllib3.Timeout(total=timeout),
+        "retries": False,
+        "maxsize": 1,
+    }
+    if scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            **common,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, **common)
+    try:
+        return pool.urlopen(
+            "GET", path, headers=headers, redirect=False, preload_content=False, decode_content=True
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise FetchError(f"Could not fetch from {host}: {exc.__class__.__name__}.") from exc
+
+
+def _read_capped(response, max_bytes: int) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise SpecTooLarge(
+            f"This spec is {megabytes(int(declared))}; the limit is {megabytes(max_bytes)}."
+        )
+    chunks, size = [], 0
+    for chunk in response.stream(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise SpecTooLarge(f"This spec is over the limit of {megabytes(max_bytes)}.")
+        chunks.append(chunk)
+    return b"".join(chunks)
