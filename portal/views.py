@@ -5,6 +5,7 @@ import logging
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -13,6 +14,7 @@ from tenants.selectors import organisation_list_for_user
 
 from .api.errors import for_status
 from .celery import app as celery_app
+from .models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +43,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the broker answer: for load balancers' readiness probes."""
-    checks = {}
+    """The database and the broker answer: for load balancers' readiness probes.
+
+    The workers' last heartbeat is shown for people, not judged: a probe that
+    failed on a quiet worker would take healthy web processes out of service.
+    """
+    checks, messages = {}, []
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -50,6 +56,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception:  # any failure means not ready
         logger.exception("readiness: database unreachable")
         checks["database"] = "unreachable"
+        messages.append("The database does not answer.")
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -57,10 +64,31 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception:
         logger.exception("readiness: broker unreachable")
         checks["broker"] = "unreachable"
-    ready = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
-    )
+        messages.append("The Celery broker does not answer.")
+    ready = not messages
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": checks,
+        "worker": _last_heartbeat() if checks["database"] == "ok" else None,
+    }
+    if messages:
+        body["message"] = " ".join(messages)
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _last_heartbeat() -> dict | None:
+    try:
+        beat = WorkerHeartbeat.objects.order_by("-last_seen").first()
+    except Exception:  # information only: never let it fail the probe
+        logger.exception("readiness: could not read worker heartbeats")
+        return None
+    if beat is None:
+        return {"last_heartbeat": None, "name": None, "age_seconds": None}
+    return {
+        "last_heartbeat": beat.last_seen.isoformat(),
+        "name": beat.name,
+        "age_seconds": round((timezone.now() - beat.last_seen).total_seconds()),
+    }
 
 
 def _is_api(request: HttpRequest) -> bool:
