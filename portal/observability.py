@@ -48,7 +48,10 @@ class RequestIdMiddleware:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get() or "-"
+        # Django logs 4xx/5xx responses after the middleware has returned, but
+        # hands the request to the record: take the id from there.
+        request = getattr(record, "request", None)
+        record.request_id = _request_id.get() or getattr(request, "request_id", None) or "-"
         return True
 
 
@@ -57,6 +60,13 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "asctime",
     "request_id",
 }
+
+
+def _record_request_id(record: logging.LogRecord) -> str | None:
+    request_id = getattr(record, "request_id", None)
+    if request_id and request_id != "-":  # "-" is the text format's placeholder
+        return request_id
+    return _request_id.get() or None
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,7 +80,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or _request_id.get() or None,
+            "request_id": _record_request_id(record),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
