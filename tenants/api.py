@@ -54,7 +54,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class TeamUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=2000, allow_blank=True, required=False)
 
 
@@ -208,6 +208,14 @@ class MembershipFilter(django_filters.FilterSet):
 
     class Meta:
         model = Membership
+        fields = ["role", "email"]
+
+
+class TeamMembershipFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains")
+
+    class Meta:
+        model = TeamMembership
         fields = ["role", "email"]
 
 
@@ -371,7 +379,11 @@ class TeamViewSet(
         return selectors.team_list(organisation=self.organisation).order_by("name")
 
     def get_object(self):
-        return selectors.team_get(organisation=self.organisation, slug=self.kwargs["team"])
+        # From the annotated list, so that one team reports its member_count too.
+        team = self.get_queryset().filter(slug=self.kwargs["team"]).first()
+        if team is None:
+            raise Http404("Not found.")
+        return team
 
     def create(self, request, org):
         serializer = TeamSerializer(data=request.data)
@@ -392,7 +404,7 @@ class TeamViewSet(
         serializer.is_valid(raise_exception=True)
         team = organisations.team_update(
             team=team,
-            name=serializer.validated_data["name"],
+            name=serializer.validated_data.get("name", team.name),
             description=serializer.validated_data.get("description", team.description),
             actor=self.actor(),
         )
@@ -422,6 +434,7 @@ class TeamMembershipViewSet(
 ):
     serializer_class = TeamMembershipSerializer
     permission_classes = [IsAuthenticated, TokenScopePermission, IsOrgAdminOrReadOnly]
+    filterset_class = TeamMembershipFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def team(self) -> Team:

@@ -70,10 +70,11 @@ def issue(prefix: str) -> IssuedSecret:
 
 def parse(prefix: str, text: str) -> PresentedSecret:
     pattern = re.compile(
-        rf"^{re.escape(prefix)}_([0-9A-Za-z]{{{LOOKUP_LENGTH}}})_"
-        rf"[0-9A-Za-z]{{{SECRET_LENGTH}}}([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
+        rf"{re.escape(prefix)}_([0-9A-Za-z]{{{LOOKUP_LENGTH}}})_"
+        rf"[0-9A-Za-z]{{{SECRET_LENGTH}}}([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})"
     )
-    match = pattern.match(text or "")
+    # fullmatch, not "$", which would let a trailing newline through.
+    match = pattern.fullmatch(text or "")
     if not match:
         raise MalformedSecret("not in the expected format")
     body = text[:-CHECKSUM_LENGTH]

@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from ..actors import Actor
-from ..errors import Conflict, NotAllowed, ValidationFailed
+from ..errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from ..models import Membership, Organisation, Team, TeamMembership, User
 from ..roles import OrgRole, TeamRole
 from .audit import audit_record
@@ -218,7 +218,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
         raise ValidationFailed(
             "Unknown role.", fields={"role": [f"'{role}' is not an organisation role."]}
         )
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = _lock_membership(membership)
     if OrgRole.OWNER in (role, membership.role) and actor_role != OrgRole.OWNER:
         raise NotAllowed("Only owners may grant or take away the owner role.")
     if membership.role == OrgRole.OWNER and role != OrgRole.OWNER:
@@ -239,6 +239,19 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
     return membership
 
 
+def _lock_membership(membership: Membership) -> Membership:
+    # Decide on the row as it is now, not on the caller's copy, which may be stale.
+    locked = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("organisation", "user")
+        .filter(pk=membership.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("This person is no longer a member.")
+    return locked
+
+
 def _refuse_if_last_owner(organisation: Organisation) -> None:
     # Lock the owners so two demotions at once cannot leave nobody in charge.
     owners = list(
@@ -255,6 +268,7 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
     """Remove a member from the organisation and all its teams."""
     organisation = membership.organisation
     actor_role = require_org_admin(actor=actor, organisation=organisation)
+    membership = _lock_membership(membership)
     if membership.role == OrgRole.OWNER:
         if actor_role != OrgRole.OWNER:
             raise NotAllowed("Only owners may remove an owner.")
@@ -265,6 +279,7 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
 @transaction.atomic
 def membership_leave(*, membership: Membership) -> None:
     """The member leaves the organisation themselves."""
+    membership = _lock_membership(membership)
     if membership.role == OrgRole.OWNER:
         _refuse_if_last_owner(membership.organisation)
     _leave(membership=membership, actor=Actor.for_user(membership.user), action="membership.left")
