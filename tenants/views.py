@@ -36,6 +36,11 @@ def _fail(request, error: ApplicationError) -> None:
     messages.error(request, error.message)
 
 
+def _form_status(form) -> int:
+    """400 when a submitted form is shown again with its errors, 200 otherwise."""
+    return 400 if form is not None and form.is_bound and form.errors else 200
+
+
 # --- Organisations ------------------------------------------------------------
 
 
@@ -53,7 +58,9 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Organisation {organisation.name} created.")
             return redirect(organisation)
-    return render(request, "tenants/organisation_create.html", {"form": form})
+    return render(
+        request, "tenants/organisation_create.html", {"form": form}, status=_form_status(form)
+    )
 
 
 @organisation_view(write_role=OrgRole.ADMIN)
@@ -79,7 +86,7 @@ def organisation_detail(request: HttpRequest) -> HttpResponse:
         "my_teams": selectors.team_list_for_user(organisation=organisation, user=request.user),
         "member_count": selectors.membership_list(organisation=organisation).count(),
     }
-    return render(request, "tenants/organisation_detail.html", context)
+    return render(request, "tenants/organisation_detail.html", context, status=_form_status(form))
 
 
 @organisation_view()
@@ -116,7 +123,12 @@ def team_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Team {team.name} created.")
             return redirect(team)
     teams = selectors.team_list(organisation=request.organisation)
-    return render(request, "tenants/team_list.html", {"teams": teams, "form": form})
+    return render(
+        request,
+        "tenants/team_list.html",
+        {"teams": teams, "form": form},
+        status=_form_status(form),
+    )
 
 
 @organisation_view()
@@ -126,12 +138,13 @@ def team_detail(request: HttpRequest, team: str) -> HttpResponse:
     return render(request, "tenants/team_detail.html", _team_context(team))
 
 
-def _team_context(team, add_form=None) -> dict:
+def _team_context(team, add_form=None, edit_form=None) -> dict:
     return {
         "team": team,
         "members": selectors.team_membership_list(team=team),
         "add_form": add_form or TeamMemberForm(candidates=selectors.team_candidate_list(team=team)),
-        "edit_form": TeamEditForm(initial={"name": team.name, "description": team.description}),
+        "edit_form": edit_form
+        or TeamEditForm(initial={"name": team.name, "description": team.description}),
         "role_form": TeamRoleForm(),
     }
 
@@ -157,8 +170,8 @@ def team_member_add(request: HttpRequest, team: str) -> HttpResponse:
                 return redirect(team)
             form = None
     template = "tenants/team_detail.html#members" if request.htmx else "tenants/team_detail.html"
-    status = 200 if form is None or form.is_valid() else 400
-    return render(request, template, _team_context(team, add_form=form), status=status)
+    context = _team_context(team, add_form=form)
+    return render(request, template, context, status=_form_status(form))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)
@@ -172,12 +185,12 @@ def team_edit(request: HttpRequest, team: str) -> HttpResponse:
                 team=team, actor=Actor.from_request(request), **form.cleaned_data
             )
         except ApplicationError as error:
-            _fail(request, error)
+            add_application_error(form, error)
         else:
             messages.success(request, "Team updated.")
-    else:
-        messages.error(request, "The team was not changed: " + form.errors.as_text())
-    return redirect(team)
+            return redirect(team)
+    context = _team_context(team, edit_form=form)
+    return render(request, "tenants/team_detail.html", context, status=_form_status(form))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)
@@ -322,8 +335,7 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
         "accept_url": accept_url,
         "invitations": selectors.invitation_list(organisation=request.organisation)[:100],
     }
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "tenants/invitation_list.html", context, status=status)
+    return render(request, "tenants/invitation_list.html", context, status=_form_status(form))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)
@@ -414,8 +426,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "created": created,
         "tokens": selectors.token_list(user=request.user),
     }
-    status = 400 if form.is_bound and form.errors else 200
-    response = render(request, "tenants/token_list.html", context, status=status)
+    response = render(request, "tenants/token_list.html", context, status=_form_status(form))
     response["Cache-Control"] = "no-store"
     return response
 
