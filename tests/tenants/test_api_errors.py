@@ -173,3 +173,12 @@ def test_the_schema_documents_the_error_body(cast, api_for):
     for status in ("400", "401", "403", "404", "409"):
         ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
         assert ref == "#/components/schemas/Error"
+
+
+def test_a_session_write_without_csrf_is_403_with_the_error_body(cast, api_error):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.owner)
+    error = api_error(client.patch(ORG, {"name": "Forged"}, format="json"), 403)
+    assert "CSRF" in error["message"]
+    cast.org.refresh_from_db()
+    assert cast.org.name == "Acme Secret Works"
