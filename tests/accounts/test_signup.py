@@ -1,5 +1,7 @@
 """Sign-up with mandatory e-mail verification, e-mail log-in, password reset, log-out."""
 
+import json
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.test import Client
@@ -8,7 +10,7 @@ from django.urls import reverse
 from tenants.models import User
 from tests.factories import PASSWORD, UserFactory
 
-from .conftest import link_path, signed_in_user_id
+from .conftest import computed_settings, link_path, signed_in_user_id
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +178,30 @@ def test_logout_needs_post(client):
 
     assert response.status_code == 302
     assert signed_in_user_id(client) is None
+
+
+MAIL_SETTINGS = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_USE_TLS")
+
+
+def test_mail_goes_to_the_console_unless_email_url_is_set():
+    result = computed_settings(*MAIL_SETTINGS)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["EMAIL_BACKEND"] == (
+        "django.core.mail.backends.console.EmailBackend"
+    )
+
+
+def test_email_url_selects_smtp():
+    result = computed_settings(
+        *MAIL_SETTINGS, EMAIL_URL="smtp+tls://mailer:secret@mail.example.test:587"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.test",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_USE_TLS": True,
+    }
