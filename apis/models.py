@@ -50,6 +50,8 @@ class Api(models.Model):
         related_name="+",
         help_text="The version shown first: the newest published one, else the newest.",
     )
+    # A copy of current_version.state, so catalogue queries filter without a join.
+    current_state = models.CharField(max_length=16, blank=True, editable=False, db_index=True)
     # What the catalogue searches, kept by apis.search: plain text everywhere, and a
     # weighted tsvector (GIN-indexed, see the migration) on PostgreSQL.
     search_text = models.TextField(blank=True, editable=False)
@@ -62,7 +64,10 @@ class Api(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "slug"], name="api_slug_unique")
         ]
-        indexes = [models.Index(fields=["visibility", "organisation"], name="api_visibility")]
+        indexes = [
+            models.Index(fields=["visibility", "organisation"], name="api_visibility"),
+            models.Index(fields=["name"], name="api_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -6,14 +6,14 @@ audience (``organisation``: members of the organisation; ``public``: any
 signed-in user) and only its versions in an audience state.
 """
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from tenants.models import Membership, Organisation, TeamMembership, User
 from tenants.roles import OrgRole
 
 from . import search as catalogue_search
-from .models import Api, ApiVersion, LifecycleTransition, Operation
+from .models import Api, ApiVersion, LifecycleTransition, Operation, Tag
 
 AUDIENCE_STATES = (
     ApiVersion.State.PROTOTYPE,
@@ -63,11 +63,19 @@ def is_api_owner(*, user: User, api: Api) -> bool:
 def api_list_visible(*, user: User) -> QuerySet[Api]:
     if not user.is_authenticated:
         return Api.objects.none()
-    listed = Exists(ApiVersion.objects.filter(api_id=OuterRef("pk"), state__in=AUDIENCE_STATES))
+    # The current version is the newest in an audience state whenever one exists
+    # (services.catalogue.refresh_current_version), so its state alone says "listed".
+    listed = Q(current_state__in=AUDIENCE_STATES)
+    # Related rows are prefetched for the page, not joined to every match.
     return (
-        Api.objects.filter(_owner_q(user) | (_audience_q(user) & Q(listed)))
-        .select_related("organisation", "team", "current_version")
-        .prefetch_related("tags")
+        Api.objects.filter(_owner_q(user) | (_audience_q(user) & listed))
+        .defer("search_text", "search_vector")
+        .prefetch_related(
+            "tags",
+            "organisation",
+            "team",
+            Prefetch("current_version", ApiVersion.objects.defer("description", "changes")),
+        )
     )
 
 
@@ -94,7 +102,7 @@ def api_search(
     if visibility:
         apis = apis.filter(visibility=visibility)
     if state:
-        apis = apis.filter(current_version__state=state)
+        apis = apis.filter(current_state=state)
     if text.strip():
         return catalogue_search.search(apis, text)
     return apis.order_by("name")
@@ -147,6 +155,10 @@ def api_transition_list(*, api: Api) -> QuerySet[LifecycleTransition]:
 
 
 def tag_list_visible(*, user: User) -> list[str]:
-    return sorted(
-        set(api_list_visible(user=user).exclude(tags=None).values_list("tags__name", flat=True))
+    visible = api_list_visible(user=user).values("pk")
+    return list(
+        Tag.objects.filter(apis__in=visible)
+        .distinct()
+        .order_by("name")
+        .values_list("name", flat=True)
     )

@@ -26,6 +26,7 @@ from .specs.diff import compare
 from .specs.errors import megabytes
 
 PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
 
 
 def _too_large(request: HttpRequest) -> HttpResponse | None:
@@ -65,7 +66,9 @@ def catalogue_list(request: HttpRequest) -> HttpResponse:
         visibility=params["visibility"],
         organisation=params["organisation"],
     )
-    page = Paginator(apis, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_size = request.GET.get("page_size", "")
+    page_size = min(int(page_size), MAX_PAGE_SIZE) if page_size.isdigit() else PAGE_SIZE
+    page = Paginator(apis, max(page_size, 1)).get_page(request.GET.get("page"))
     query = {k: v for k, v in params.items() if v}
     context = {
         "page": page,

@@ -1,4 +1,4 @@
-from tenants.selectors import membership_list_for_user
+from tenants.selectors import membership_list_for_user, notification_unread_count
 
 
 def shell(request) -> dict:
@@ -10,4 +10,5 @@ def shell(request) -> dict:
         "switcher_memberships": membership_list_for_user(user=user),
         "current_organisation": getattr(request, "organisation", None),
         "current_membership": getattr(request, "membership", None),
+        "unread_notifications": notification_unread_count(user=user),
     }

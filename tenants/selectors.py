@@ -9,6 +9,7 @@ from .models import (
     AuditEvent,
     Invitation,
     Membership,
+    Notification,
     Organisation,
     Team,
     TeamMembership,
@@ -96,3 +97,11 @@ def team_candidate_list(*, team: Team) -> QuerySet[User]:
         .exclude(team_memberships__team=team)
         .order_by("email")
     )
+
+
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user).select_related("organisation")
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

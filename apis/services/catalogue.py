@@ -158,15 +158,16 @@ def api_update(
 
 
 def refresh_current_version(api: Api) -> None:
+    """Point the API at the version it shows first, and copy that version's state."""
     versions = list(api.versions.order_by("-created_at", "-id").values_list("pk", "state"))
-    current = None
+    current, current_state = None, ""
     for state in _CURRENT_PREFERENCE:
         current = next((pk for pk, s in versions if s == state), None)
         if current:
+            current_state = state
             break
-    if current != api.current_version_id:
-        api.current_version_id = current
-        Api.objects.filter(pk=api.pk).update(current_version_id=current)
+    api.current_version_id, api.current_state = current, current_state
+    Api.objects.filter(pk=api.pk).update(current_version_id=current, current_state=current_state)
 
 
 def version_create(

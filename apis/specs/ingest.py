@@ -20,16 +20,26 @@ from .operations import OperationInfo, extract_operations
 MAX_PROBLEMS = 5
 
 
+def _refuse(uri: str):
+    raise PermissionError(f"non-local reference {uri}")
+
+
+# References are checked to be local before validation; these handlers make sure
+# the validator never fetches anything even so (an empty mapping would fall back
+# to its defaults, which read files and URLs).
+_LOCAL_ONLY = {"<all_urls>": _refuse, "http": _refuse, "https": _refuse, "file": _refuse}
+
+
 class _Local2(OpenAPIV2SpecValidator):
-    resolver_handlers = {}  # never fetch: references were checked to be local
+    resolver_handlers = _LOCAL_ONLY
 
 
 class _Local30(OpenAPIV30SpecValidator):
-    resolver_handlers = {}
+    resolver_handlers = _LOCAL_ONLY
 
 
 class _Local31(OpenAPIV31SpecValidator):
-    resolver_handlers = {}
+    resolver_handlers = _LOCAL_ONLY
 
 
 VALIDATORS = {"2.0": _Local2, "3.0": _Local30, "3.1": _Local31}
