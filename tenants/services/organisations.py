@@ -52,7 +52,13 @@ def organisation_create(*, name: str, slug: str, owner: User) -> Organisation:
         raise ValidationFailed(
             "That slug is taken.", fields={"slug": ["An organisation with this slug exists."]}
         )
-    organisation = Organisation.objects.create(name=name, slug=slug)
+    try:
+        with transaction.atomic():
+            organisation = Organisation.objects.create(name=name, slug=slug)
+    except IntegrityError as exc:  # a concurrent create won the race
+        raise ValidationFailed(
+            "That slug is taken.", fields={"slug": ["An organisation with this slug exists."]}
+        ) from exc
     Membership.objects.create(organisation=organisation, user=owner, role=OrgRole.OWNER)
     audit_record(
         actor=Actor.for_user(owner),
@@ -240,7 +246,18 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
 
 
 def _lock_membership(membership: Membership) -> Membership:
-    # Decide on the row as it is now, not on the caller's copy, which may be stale.
+    """Lock the organisation's owners, then ``membership``, and return it as it is now.
+
+    Deciding on the caller's copy could act on a stale role. Locking the owners first,
+    in one order, keeps two owners who demote or remove each other at the same time
+    from deadlocking, and lets the last-owner check count rows nobody else can change.
+    """
+    list(
+        Membership.objects.select_for_update()
+        .filter(organisation_id=membership.organisation_id, role=OrgRole.OWNER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     locked = (
         Membership.objects.select_for_update(of=("self",))
         .select_related("organisation", "user")
@@ -253,13 +270,8 @@ def _lock_membership(membership: Membership) -> Membership:
 
 
 def _refuse_if_last_owner(organisation: Organisation) -> None:
-    # Lock the owners so two demotions at once cannot leave nobody in charge.
-    owners = list(
-        Membership.objects.select_for_update()
-        .filter(organisation=organisation, role=OrgRole.OWNER)
-        .values_list("pk", flat=True)
-    )
-    if len(owners) <= 1:
+    # The owners are locked by _lock_membership: nobody can change them meanwhile.
+    if _owner_count(organisation) <= 1:
         raise Conflict("An organisation needs at least one owner; appoint another first.")
 
 
