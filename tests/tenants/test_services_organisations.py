@@ -1,12 +1,23 @@
 """Organisations, teams and members: who may do what, and the audit trail each write leaves."""
 
-import pytest
+import threading
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tenants.actors import Actor
 from tenants.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from tenants.models import AuditEvent, Membership, Organisation, Team, TeamMembership
 from tenants.roles import OrgRole, TeamRole
 from tenants.services import organisations
-from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory, member_of
+from tests.factories import (
+    OrganisationFactory,
+    TeamFactory,
+    TeamMembershipFactory,
+    UserFactory,
+    member_of,
+)
 
 OK = "ok"
 
@@ -617,3 +628,83 @@ def test_leaving_reads_the_current_role_not_a_stale_copy(cast):
     with pytest.raises(Conflict):
         organisations.membership_leave(membership=stale)
     assert _membership(cast, cast.member).role == OrgRole.OWNER
+
+
+# --- Concurrency --------------------------------------------------------------
+
+
+def test_the_owners_are_locked_before_the_member(cast, as_user):
+    """Two owners demoting each other at once both take the owners' locks first, in one
+    order, so one waits for the other instead of the two deadlocking."""
+    second = member_of(cast.org, role=OrgRole.OWNER)
+    with CaptureQueriesContext(connection) as queries:
+        organisations.membership_change_role(
+            membership=_membership(cast, second), role=OrgRole.ADMIN, actor=as_user(cast.owner)
+        )
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert "'owner'" in locks[0]
+    assert "ORDER BY" in locks[0]
+    assert f'"tenants_membership"."id" = {_membership(cast, second).pk}' in locks[1]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("service", ["change_role", "remove"])
+def test_two_owners_acting_on_each_other_at_once_leave_one_owner(service):
+    organisation = OrganisationFactory(slug="duel")
+    first = member_of(organisation, role=OrgRole.OWNER)
+    second = member_of(organisation, role=OrgRole.OWNER)
+    start = threading.Barrier(2, timeout=10)
+    outcomes = []
+
+    def act(actor, target):
+        membership = Membership.objects.get(organisation=organisation, user=target)
+        start.wait()
+        try:
+            if service == "change_role":
+                organisations.membership_change_role(
+                    membership=membership, role=OrgRole.ADMIN, actor=Actor.for_user(actor)
+                )
+            else:
+                organisations.membership_remove(membership=membership, actor=Actor.for_user(actor))
+            outcomes.append("done")
+        except (Conflict, NotAllowed, NotFound) as error:
+            outcomes.append(type(error).__name__)
+        except Exception as error:  # a deadlock or any other database error
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=act, args=(first, second)),
+        threading.Thread(target=act, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert "done" in outcomes
+    assert set(outcomes) <= {"done", "Conflict", "NotAllowed", "NotFound"}, outcomes
+    assert Membership.objects.filter(organisation=organisation, role=OrgRole.OWNER).count() == 1
+
+
+def test_a_slug_taken_between_check_and_insert_is_a_validation_error(cast, monkeypatch):
+    """As if a concurrent request created the same slug right after the existence check:
+    the unique constraint answers, and the caller gets the same error as usual."""
+    from django.db.models import QuerySet
+
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+    with pytest.raises(ValidationFailed) as info:
+        organisations.organisation_create(name="Copy", slug="acme", owner=cast.member)
+    assert "slug" in info.value.fields
+    with pytest.raises(ValidationFailed) as info:
+        organisations.team_create(
+            organisation=cast.org,
+            name="Copy",
+            slug="payments",
+            actor=Actor.for_user(cast.owner),
+        )
+    assert "slug" in info.value.fields
+    monkeypatch.undo()
+    assert Organisation.objects.filter(slug="acme").count() == 1
+    assert Team.objects.filter(organisation=cast.org, slug="payments").count() == 1
