@@ -1,5 +1,8 @@
 """Team pages: list and create, detail, edit and delete, and the htmx member actions."""
 
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -315,3 +318,15 @@ def test_members_cannot_delete(cast, client_for):
 def test_delete_is_post_only(cast, client_for):
     assert client_for(cast.admin).get(team_url("team_delete")).status_code == 405
     assert Team.objects.filter(pk=cast.team.pk).exists()
+
+
+def test_htmx_swaps_the_400_answer_of_a_form_with_errors(cast, client_for):
+    """htmx leaves 4xx answers unswapped unless told otherwise; the layout tells it to
+    swap 400, so the add form's field errors reach the page."""
+    html = client_for(cast.admin).get(team_url("team")).content.decode()
+    config = json.loads(html.split('<meta name="htmx-config" content=\'')[1].split("'>")[0])
+    rules = config["responseHandling"]
+    first_match = next(rule for rule in rules if re.fullmatch(rule["code"], "400"))
+    assert first_match["swap"] is True
+    assert next(rule for rule in rules if re.fullmatch(rule["code"], "403"))["swap"] is False
+    assert next(rule for rule in rules if re.fullmatch(rule["code"], "204"))["swap"] is False
