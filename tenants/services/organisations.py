@@ -170,9 +170,13 @@ def team_member_set(*, team: Team, user: User, role: str, actor: Actor) -> TeamM
         )
     existing = TeamMembership.objects.select_for_update().filter(team=team, user=user).first()
     if existing is None:
-        team_membership = TeamMembership.objects.create(
-            organisation=team.organisation, team=team, user=user, role=role
-        )
+        try:
+            with transaction.atomic():
+                team_membership = TeamMembership.objects.create(
+                    organisation=team.organisation, team=team, user=user, role=role
+                )
+        except IntegrityError as exc:  # a concurrent add (a double click) won the race
+            raise Conflict(f"{user.email} has just been added to this team.") from exc
         audit_record(
             actor=actor,
             organisation=team.organisation,

@@ -708,3 +708,44 @@ def test_a_slug_taken_between_check_and_insert_is_a_validation_error(cast, monke
     monkeypatch.undo()
     assert Organisation.objects.filter(slug="acme").count() == 1
     assert Team.objects.filter(organisation=cast.org, slug="payments").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_adds_to_a_team_make_one_team_membership(monkeypatch):
+    organisation = OrganisationFactory(slug="double-click")
+    owner = member_of(organisation, role=OrgRole.OWNER)
+    newcomer = member_of(organisation)
+    team = TeamFactory(organisation=organisation, slug="squad")
+    checked = threading.Barrier(2, timeout=10)
+    original = organisations.require_org_admin
+
+    def check_then_wait(**kwargs):
+        role = original(**kwargs)
+        checked.wait()
+        return role
+
+    monkeypatch.setattr(organisations, "require_org_admin", check_then_wait)
+    outcomes = []
+
+    def add():
+        try:
+            organisations.team_member_set(
+                team=team, user=newcomer, role=TeamRole.VIEWER, actor=Actor.for_user(owner)
+            )
+            outcomes.append("done")
+        except Conflict:
+            outcomes.append("Conflict")
+        except Exception as error:  # an IntegrityError would surface here
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) in (["Conflict", "done"], ["done", "done"]), outcomes
+    assert TeamMembership.objects.filter(team=team, user=newcomer).count() == 1
+    assert AuditEvent.objects.filter(action="team_membership.added").count() == 1
