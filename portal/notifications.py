@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from tenants.selectors import notification_list
+from tenants.selectors import notification_get, notification_list
 from tenants.services.notifications import notifications_mark_read
 
 
@@ -20,5 +20,7 @@ def notification_index(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def notification_read(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    if pk is not None:
+        notification_get(user=request.user, pk=pk)  # someone else's is 404, as a missing one
     notifications_mark_read(user=request.user, pk=pk)
     return redirect("notifications")

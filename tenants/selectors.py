@@ -103,5 +103,9 @@ def notification_list(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).select_related("organisation")
 
 
+def notification_get(*, user: User, pk: int) -> Notification:
+    return _one(notification_list(user=user), pk=pk)
+
+
 def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
