@@ -201,6 +201,14 @@ if OIDC_SERVER_URL:
         ],
     }
 
+# --- Secrets the portal keeps (tenants.sealing) --------------------------------
+
+PORTICO_ENCRYPTION_KEYS = (
+    env.list("PORTICO_ENCRYPTION_KEYS")
+    if PRODUCTION
+    else env.list("PORTICO_ENCRYPTION_KEYS", default=[])
+)
+
 # --- Tenancy ----------------------------------------------------------------
 
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
@@ -245,6 +253,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrgRoleEnum": "tenants.roles.OrgRole",
         "TeamRoleEnum": "tenants.roles.TeamRole",
+        "ApiVisibilityEnum": "apis.models.Api.Visibility",
+        "ApiKindEnum": "apis.models.Api.Kind",
+        "ApiVersionStateEnum": "apis.models.ApiVersion.State",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -353,3 +364,13 @@ SPEC_MAX_YAML_ALIASES = env.int("SPEC_MAX_YAML_ALIASES", default=50)
 SPEC_MAX_VALUES = env.int("SPEC_MAX_VALUES", default=1_000_000)
 SPEC_FETCH_TIMEOUT = env.float("SPEC_FETCH_TIMEOUT", default=10.0)
 SPEC_FETCH_ALLOW_PRIVATE = env.bool("SPEC_FETCH_ALLOW_PRIVATE", default=False)
+# A spec pasted into the upload form arrives as a form field, not as a file: form
+# bodies may be as large as a spec plus the other fields, or a 3 MB paste is a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(DATA_UPLOAD_MAX_MEMORY_SIZE, SPEC_MAX_BYTES + 512 * 1024)
+
+# --- Gateways ---------------------------------------------------------------
+
+GATEWAY_MAX_ATTEMPTS = env.int("GATEWAY_MAX_ATTEMPTS", default=5)
+GATEWAY_TIMEOUT = env.float("GATEWAY_TIMEOUT", default=20.0)
+GATEWAY_RETRY_BASE_DELAY = env.float("GATEWAY_RETRY_BASE_DELAY", default=0.5)
+GATEWAY_SYNC_STALE_MINUTES = env.int("GATEWAY_SYNC_STALE_MINUTES", default=30)

@@ -88,3 +88,24 @@ def api_for():
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto server for the whole session; tests reset it through ``aws``."""
+    from .emulators import MotoServer
+
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch):
+    """A clean moto server and credentials for boto3's chain (fake, local only)."""
+    moto_server.reset()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_server

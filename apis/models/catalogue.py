@@ -50,6 +50,18 @@ class Api(models.Model):
         related_name="+",
         help_text="The version shown first: the newest published one, else the newest.",
     )
+    # Set when a gateway sync brought the API in: upserts match on (connection, external_id).
+    connection = models.ForeignKey(
+        "GatewayConnection",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="apis",
+    )
+    external_id = models.CharField(max_length=200, blank=True)
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the gateway stopped listing it."
+    )
     # A copy of current_version.state, so catalogue queries filter without a join.
     current_state = models.CharField(max_length=16, blank=True, editable=False, db_index=True)
     # What the catalogue searches, kept by apis.search: plain text everywhere, and a
@@ -62,7 +74,12 @@ class Api(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "slug"], name="api_slug_unique")
+            models.UniqueConstraint(fields=["organisation", "slug"], name="api_slug_unique"),
+            models.UniqueConstraint(
+                fields=["connection", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="api_external_id_unique",
+            ),
         ]
         indexes = [
             models.Index(fields=["visibility", "organisation"], name="api_visibility"),
