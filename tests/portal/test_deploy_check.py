@@ -7,12 +7,14 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "portal.settings",
     "PORTICO_ENV": "production",
     "SECRET_KEY": "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(64)),
+    "PORTICO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "portico.example.com",
     "CACHE_URL": "redis://127.0.0.1:6379/0",
     "DATABASE_URL": "postgres://portico@127.0.0.1:5432/portico",
@@ -39,7 +41,9 @@ def test_production_settings_pass_the_deploy_check():
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CACHE_URL"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CACHE_URL", "PORTICO_ENCRYPTION_KEYS"]
+)
 def test_production_refuses_to_start_without(missing):
     env = {name: value for name, value in PRODUCTION_ENV.items() if name != missing}
 
@@ -51,7 +55,8 @@ def test_production_refuses_to_start_without(missing):
 
 
 def test_development_is_the_default_profile():
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in {"PORTICO_ENV", "SECRET_KEY"}}
+    production_only = {"PORTICO_ENV", "SECRET_KEY", "PORTICO_ENCRYPTION_KEYS"}
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in production_only}
 
     result = _manage("check", env=env)
 
