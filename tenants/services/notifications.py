@@ -25,7 +25,11 @@ def notify(
         seen.add(user.pk)
         rows.append(
             Notification(
-                user=user, organisation=organisation, kind=kind, title=title[:200], body=body,
+                user=user,
+                organisation=organisation,
+                kind=kind,
+                title=title[:200],
+                body=body,
                 url=url,
             )
         )
