@@ -88,11 +88,13 @@ def detect_version(document: Any) -> str:
         raise SpecError("This is not an OpenAPI document: its top level is not an object.")
     swagger, openapi = document.get("swagger"), document.get("openapi")
     if swagger is not None:
-        if str(swagger) == "2.0":
+        if _version_text(swagger) == "2.0":
             return "2.0"
-        raise SpecError(f"Swagger version {swagger!r} is not supported; use 2.0 or OpenAPI 3.")
+        raise SpecError(
+            f"Swagger version {_version_text(swagger)!r} is not supported; use 2.0 or OpenAPI 3."
+        )
     if openapi is not None:
-        text = str(openapi)
+        text = _version_text(openapi)
         for version in ("3.0", "3.1"):
             if text == version or text.startswith(version + "."):
                 return version
@@ -100,6 +102,17 @@ def detect_version(document: Any) -> str:
     raise SpecError(
         "This is not an OpenAPI document: it has neither an 'openapi' nor a 'swagger' field."
     )
+
+
+def _version_text(value: Any) -> str:
+    """A version field as short text; never the repr of a list or mapping, which can be
+    megabytes long or nested too deep to print."""
+    if isinstance(value, dict):
+        return "(an object)"
+    if isinstance(value, list):
+        return "(a list)"
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _pointer(error: SchemaValidationError) -> str:

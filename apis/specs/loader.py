@@ -3,11 +3,15 @@
 JSON goes through orjson; YAML through libyaml's safe loader, with three
 guards PyYAML lacks: a cap on alias uses (no billion laughs), dates kept as
 strings (JSON has none), and a walk that bounds depth and the number of values
-the document expands to.
+the document expands to. The walk also gives YAML the values JSON would have:
+integers past 64 bits become floats (as orjson reads them), sets become
+mappings, and what JSON or PostgreSQL cannot hold (NaN, infinities, NUL
+characters) is refused.
 """
 
 import codecs
 import datetime
+import math
 from typing import Any
 
 import orjson
@@ -56,6 +60,11 @@ def _load_yaml(text: str, max_aliases: int) -> Any:
         raise SpecError(f"The YAML cannot be read: {exc}.") from exc
     except RecursionError as exc:
         raise SpecError("The document is nested too deeply.") from exc
+    except (ValueError, OverflowError) as exc:
+        # A constructor gave up on a scalar, e.g. an integer of thousands of digits.
+        raise SpecError(
+            "The YAML holds a value that cannot be read, such as a huge number."
+        ) from exc
     finally:
         loader.dispose()
 
@@ -108,11 +117,30 @@ def normalise(data: Any, *, max_depth: int, max_nodes: int) -> Any:
         if depth > max_depth:
             raise SpecError(f"The document is nested deeper than {max_depth} levels.")
         if isinstance(value, dict):
-            return {_key(k): convert(v, depth + 1) for k, v in value.items()}
+            return {_text(_key(k)): convert(v, depth + 1) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [convert(v, depth + 1) for v in value]
-        if isinstance(value, str | int | float | bool) or value is None:
+        if isinstance(value, str):
+            return _text(value)
+        if isinstance(value, bool) or value is None:
             return value
+        if isinstance(value, int):
+            if _INT_MIN <= value <= _INT_MAX:
+                return value
+            try:
+                value = float(value)
+            except OverflowError as exc:
+                raise SpecError("The document holds a number too large for JSON.") from exc
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise SpecError(
+                    "The document holds a number JSON cannot hold (.nan or .inf); "
+                    "quote it if it is meant as text."
+                )
+            return value
+        if isinstance(value, set | frozenset):
+            # A YAML !!set is a mapping whose values are all null.
+            return convert(dict.fromkeys(sorted(value, key=str)), depth)
         if isinstance(value, datetime.date | datetime.datetime):
             return value.isoformat()
         if isinstance(value, bytes):
@@ -120,6 +148,18 @@ def normalise(data: Any, *, max_depth: int, max_nodes: int) -> Any:
         return str(value)
 
     return convert(data, 0)
+
+
+# orjson reads JSON integers in this range as int and larger ones as float.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def _text(text: str) -> str:
+    if "\x00" in text:
+        raise SpecError(
+            "The document holds a NUL character (\\u0000), which cannot be stored; remove it."
+        )
+    return text
 
 
 def _key(key: Any) -> str:
