@@ -48,6 +48,7 @@ class _Operation:
     parameters: dict[tuple[str, str], dict]  # (in, name) -> {"required", "schema"}
     request: Any  # schema or None
     responses: dict[str, Any]  # 2xx status -> schema
+    request_required: bool = False  # the request body itself must be sent
 
 
 def _schema_of_parameter(document: dict, parameter: dict) -> dict:
@@ -70,13 +71,14 @@ def _operations(document: dict) -> dict[str, _Operation]:
             if not isinstance(operation, dict):
                 continue
             parameters: dict[tuple[str, str], dict] = {}
-            request = None
+            request, request_required = None, False
             own = [deref(document, p) for p in operation.get("parameters") or []]
             for parameter in [*shared, *own]:
                 if not isinstance(parameter, dict) or "name" not in parameter:
                     continue
                 if is_v2 and parameter.get("in") == "body":
                     request = deref(document, parameter.get("schema") or {})
+                    request_required = parameter.get("required") is True
                     continue
                 if parameter.get("in") == "formData":
                     continue
@@ -86,7 +88,9 @@ def _operations(document: dict) -> dict[str, _Operation]:
                 }
             if not is_v2:
                 body = deref(document, operation.get("requestBody") or {})
-                request = _json_schema(document, body.get("content"))
+                if isinstance(body, dict):
+                    request = _json_schema(document, body.get("content"))
+                    request_required = body.get("required") is True
             responses = {}
             for status, response in (operation.get("responses") or {}).items():
                 if not str(status).startswith("2"):
@@ -98,7 +102,9 @@ def _operations(document: dict) -> dict[str, _Operation]:
                     responses[str(status)] = deref(document, response.get("schema") or {})
                 else:
                     responses[str(status)] = _json_schema(document, response.get("content"))
-            out[f"{method.upper()} {path}"] = _Operation(parameters, request, responses)
+            out[f"{method.upper()} {path}"] = _Operation(
+                parameters, request, responses, request_required
+            )
     return out
 
 
@@ -124,6 +130,14 @@ def _type(schema: Any) -> str:
 class _Comparer:
     def __init__(self, old_doc: dict, new_doc: dict, report: ChangeReport):
         self.old_doc, self.new_doc, self.report = old_doc, new_doc, report
+        # Schema pairs already compared under the current request or response. Without
+        # it, schemas that refer to each other through several properties are walked
+        # once per path through them: exponential in MAX_SCHEMA_DEPTH.
+        self.compared: set[tuple[int, int]] = set()
+
+    def compare_schemas(self, old: Any, new: Any, where: str, *, direction: str) -> None:
+        self.compared = set()
+        self.schema(old, new, where, direction=direction)
 
     def breaking(self, kind: str, where: str, detail: str) -> None:
         self.report.breaking.append(Change(kind, where, detail))
@@ -156,19 +170,18 @@ class _Comparer:
         *,
         direction: str,
         depth: int = 0,
-        seen: frozenset = frozenset(),
     ) -> None:
         """Compare request (``direction="request"``) or response schemas."""
         if depth > MAX_SCHEMA_DEPTH or not isinstance(old, dict) or not isinstance(new, dict):
             return
-        key = (id(old), id(new))
-        if key in seen:  # recursive schemas: each pair is compared once
-            return
-        seen = seen | {key}
         old = deref(self.old_doc, old)
         new = deref(self.new_doc, new)
         if not isinstance(old, dict) or not isinstance(new, dict):
             return
+        key = (id(old), id(new))
+        if key in self.compared:  # recursive and shared schemas: each pair once
+            return
+        self.compared.add(key)
         old_type, new_type = _type(old), _type(new)
         if old_type and new_type and old_type != new_type:
             self.breaking("type_changed", where, f"type {old_type} → {new_type}")
@@ -197,7 +210,6 @@ class _Comparer:
                 f"{where}.{name}",
                 direction=direction,
                 depth=depth + 1,
-                seen=seen,
             )
         for name in new_props:
             if name in old_props:
@@ -217,7 +229,6 @@ class _Comparer:
                 f"{where}[]",
                 direction=direction,
                 depth=depth + 1,
-                seen=seen,
             )
 
     def operation(self, name: str, old: _Operation, new: _Operation) -> None:
@@ -245,12 +256,12 @@ class _Comparer:
                     "no longer read by the API",
                 )
         if old.request is not None and new.request is not None:
-            self.schema(old.request, new.request, f"{name} request", direction="request")
-        elif old.request is None and isinstance(new.request, dict) and new.request.get("required"):
+            self.compare_schemas(old.request, new.request, f"{name} request", direction="request")
+        if new.request_required and not old.request_required:
             self.breaking("request_body_added", f"{name} request", "now needs a request body")
         for status, old_schema in old.responses.items():
             if status in new.responses:
-                self.schema(
+                self.compare_schemas(
                     old_schema,
                     new.responses[status],
                     f"{name} {status} response",
