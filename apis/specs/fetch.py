@@ -1,14 +1,17 @@
 """Fetch a document by URL without becoming a proxy into the private network.
 
 Only http(s); the host is resolved here and every address must be public
-(no loopback, private, link-local, reserved or multicast) unless the setting
-allows private targets; the connection goes to the address that was checked,
-so a second DNS answer cannot swap it; each redirect is checked the same way;
-the body is read to at most the size cap.
+(no loopback or private address) unless the setting allows private targets;
+link-local (the cloud metadata service), multicast, unspecified and reserved
+addresses are refused even then. The connection goes to the address that was
+checked, so a second DNS answer cannot swap it; each redirect is checked the
+same way; the body is read to at most the size cap, and the whole fetch,
+redirects and body included, ends by the timeout.
 """
 
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -46,10 +49,30 @@ def _addresses(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def _check_public(host: str, addresses: list[str]) -> None:
+# DNS64 answers with this prefix on IPv6-only networks; what counts is the IPv4 inside.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return ip.ipv4_mapped
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def _check_addresses(host: str, addresses: list[str], *, allow_private: bool) -> None:
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
+        ip = _embedded_ipv4(ip)
+        reserved = ip.is_reserved and not ip.is_loopback  # ::1 sits in IPv6's reserved ::/8
+        if ip.is_link_local or ip.is_multicast or ip.is_unspecified or reserved:
+            raise FetchError(
+                f"{host} resolves to {address}, a link-local, multicast or reserved address "
+                "(such as a cloud metadata service); Portico does not fetch from those."
+            )
+        if not allow_private and not ip.is_global:
             raise FetchError(
                 f"{host} resolves to {address}, a private, loopback or link-local address; "
                 "Portico does not fetch from those."
@@ -66,6 +89,7 @@ def fetch(
     last_modified: str = "",
     headers: dict[str, str] | None = None,
 ) -> FetchResult:
+    deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
@@ -75,8 +99,7 @@ def fetch(
         host = parts.hostname
         port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = _addresses(host, port)
-        if not allow_private:
-            _check_public(host, addresses)
+        _check_addresses(host, addresses, allow_private=allow_private)
         response = _request(
             parts.scheme,
             host,
@@ -84,6 +107,7 @@ def fetch(
             port,
             path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
             timeout=timeout,
+            deadline=deadline,
             headers={
                 "Host": parts.netloc.rsplit("@", 1)[-1],
                 "User-Agent": USER_AGENT,
@@ -105,17 +129,20 @@ def fetch(
                 return FetchResult(status=304, body=None, url=url, **result_headers)
             if not 200 <= response.status < 300:
                 raise FetchError(f"{host} answered HTTP {response.status}.")
-            body = _read_capped(response, max_bytes)
+            body = _read_capped(response, max_bytes, host=host, timeout=timeout, deadline=deadline)
             return FetchResult(status=response.status, body=body, url=url, **result_headers)
         finally:
             response.release_conn()
     raise FetchError(f"More than {MAX_REDIRECTS} redirects.")
 
 
-def _request(scheme, host, address, port, *, path, timeout, headers):
+def _request(scheme, host, address, port, *, path, timeout, deadline, headers):
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _timed_out(host, timeout)
     common = {
         "port": port,
-        "timeout": urllib3.Timeout(total=timeout),
+        "timeout": urllib3.Timeout(total=remaining),
         "retries": False,
         "maxsize": 1,
     }
@@ -135,19 +162,36 @@ def _request(scheme, host, address, port, *, path, timeout, headers):
             "GET", path, headers=headers, redirect=False, preload_content=False, decode_content=True
         )
     except urllib3.exceptions.HTTPError as exc:
-        raise FetchError(f"Could not fetch from {host}: {exc.__class__.__name__}.") from exc
+        raise _failed(host, timeout, exc) from exc
 
 
-def _read_capped(response, max_bytes: int) -> bytes:
+def _timed_out(host: str, timeout: float) -> FetchError:
+    return FetchError(f"{host} did not send the spec within {timeout:g} s.")
+
+
+def _failed(host: str, timeout: float, exc: Exception) -> FetchError:
+    if isinstance(exc, urllib3.exceptions.TimeoutError):
+        return _timed_out(host, timeout)
+    return FetchError(f"Could not fetch from {host}: {exc.__class__.__name__}.")
+
+
+def _read_capped(response, max_bytes: int, *, host: str, timeout: float, deadline: float) -> bytes:
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise SpecTooLarge(
             f"This spec is {megabytes(int(declared))}; the limit is {megabytes(max_bytes)}."
         )
     chunks, size = [], 0
-    for chunk in response.stream(64 * 1024):
-        size += len(chunk)
-        if size > max_bytes:
-            raise SpecTooLarge(f"This spec is over the limit of {megabytes(max_bytes)}.")
-        chunks.append(chunk)
+    try:
+        # read1 returns what one receive brings, so a server that trickles bytes
+        # (each within the socket timeout) still meets the deadline between reads.
+        while chunk := response.read1(64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise SpecTooLarge(f"This spec is over the limit of {megabytes(max_bytes)}.")
+            if time.monotonic() > deadline:
+                raise _timed_out(host, timeout)
+            chunks.append(chunk)
+    except urllib3.exceptions.HTTPError as exc:
+        raise _failed(host, timeout, exc) from exc
     return b"".join(chunks)
