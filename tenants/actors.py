@@ -1,4 +1,5 @@
-"""Who did something: a user in the browser, a user through a token, or the system."""
+"""Who did something: a user in the browser, a user through a token, platform staff in
+the admin site, or the system."""
 
 from dataclasses import dataclass
 
@@ -10,6 +11,9 @@ class Actor:
     kind: str
     user: User | None = None
     token: AccessToken | None = None
+    # Platform staff acting from the admin site: recorded as themselves (a user),
+    # labelled as staff, and allowed past tenant role checks that say so.
+    staff: bool = False
 
     @classmethod
     def for_user(cls, user: User) -> "Actor":
@@ -18,6 +22,17 @@ class Actor:
     @classmethod
     def system(cls) -> "Actor":
         return cls(kind=AuditEvent.ActorType.SYSTEM)
+
+    @classmethod
+    def for_staff(cls, user: User) -> "Actor":
+        """Staff in the admin site; only the admin builds these, for ``is_staff`` users."""
+        if not (user.is_active and user.is_staff):
+            raise ValueError("Only active platform staff act as staff.")
+        return cls(kind=AuditEvent.ActorType.USER, user=user, staff=True)
+
+    @property
+    def is_platform_staff(self) -> bool:
+        return self.staff and self.user is not None and self.user.is_active and self.user.is_staff
 
     @classmethod
     def from_request(cls, request) -> "Actor":
@@ -32,4 +47,6 @@ class Actor:
             return "system"
         if self.token is not None:
             return f"{self.user.email} via {self.token.display_prefix}"
+        if self.staff:
+            return f"{self.user.email} (platform staff)"
         return self.user.email
