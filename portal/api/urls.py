@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from apis import api as apis_api
 from tenants import api as tenants_api
 
 root = SimpleRouter(trailing_slash=True)
@@ -12,6 +13,8 @@ root.register("tokens", tenants_api.AccessTokenViewSet, basename="token")
 root.register(
     "invitations/accept", tenants_api.InvitationAcceptViewSet, basename="invitation-accept"
 )
+root.register("apis", apis_api.ApiViewSet, basename="api")
+root.register("search", apis_api.SearchViewSet, basename="search")
 
 in_organisation = SimpleRouter(trailing_slash=True)
 in_organisation.register("teams", tenants_api.TeamViewSet, basename="team")
@@ -22,8 +25,18 @@ in_organisation.register("audit-events", tenants_api.AuditEventViewSet, basename
 in_team = SimpleRouter(trailing_slash=True)
 in_team.register("members", tenants_api.TeamMembershipViewSet, basename="team-member")
 
+# An API is addressed by its owner (organisation) and slug: two URL arguments, which a
+# router's single lookup cannot express, so its own routes are spelt out.
+in_api = SimpleRouter(trailing_slash=True)
+in_api.register("versions", apis_api.ApiVersionViewSet, basename="api-version")
+api_detail = apis_api.ApiDetailViewSet.as_view({"get": "retrieve", "patch": "partial_update"})
+api_compare = apis_api.ApiDetailViewSet.as_view({"get": "compare"})
+
 urlpatterns = [
     path("", include(root.urls)),
     path("organisations/<slug:org>/", include(in_organisation.urls)),
     path("organisations/<slug:org>/teams/<slug:team>/", include(in_team.urls)),
+    path("apis/<slug:owner>/<slug:api>/", api_detail, name="api-detail"),
+    path("apis/<slug:owner>/<slug:api>/compare/", api_compare, name="api-compare"),
+    path("apis/<slug:owner>/<slug:api>/", include(in_api.urls)),
 ]

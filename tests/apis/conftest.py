@@ -4,7 +4,11 @@ import pytest
 
 from apis.models import Api
 from apis.services.catalogue import api_create, version_create
+from apis.services.lifecycle import version_transition
 from tenants.actors import Actor
+
+# The REST API tests share the tenants tests' helpers: error bodies, audit marks, tokens.
+from tests.tenants.conftest import api_error, bearer, make_token, new_audit_events  # noqa: F401
 
 
 def make_spec(
@@ -70,3 +74,10 @@ def api(cast):
 @pytest.fixture
 def draft(api, cast):
     return version_create(api=api, raw=make_spec(), actor=Actor.for_user(cast.maintainer))
+
+
+@pytest.fixture
+def published(draft, cast):
+    version_transition(version=draft, to_state="published", actor=Actor.for_user(cast.maintainer))
+    draft.refresh_from_db()
+    return draft
