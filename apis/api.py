@@ -470,7 +470,7 @@ class SearchViewSet(viewsets.GenericViewSet):
     )
     def list(self, request):
         text = request.query_params.get("q", "").strip()
-        words = search.words(text).split()
+        words = search.terms(text)
         if not words:
             raise ValidationError({"q": ["Give some words to search for."]})
         apis = apis_for_request(request, selectors.api_search(user=request.user, text=text))

@@ -20,15 +20,21 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
-def words(text: str) -> str:
-    return " ".join(_WORD.findall(text or ""))
+def _word_terms(word: str) -> list[str]:
+    """A word, lower-cased, and its camelCase parts: createPayment -> createpayment,
+    create, payment. Digits alone and one-letter parts say nothing and are dropped."""
+    out = [] if word.isdigit() else [word.lower()]
+    parts = _CAMEL.findall(word)
+    if len(parts) > 1:
+        out += [p.lower() for p in parts if len(p) > 1 and not p.isdigit()]
+    return out
 
 
-def distinct_words(text: str) -> str:
-    """Each word once: operations repeat their words, and a vector with one position
-    per lexeme stays small enough to be stored inline and ranked quickly."""
-    found = (part.lower() for word in _WORD.findall(text or "") for part in _CAMEL.findall(word))
-    return " ".join(dict.fromkeys(w for w in found if not w.isdigit()))
+def terms(text: str) -> list[str]:
+    """The searchable terms of ``text``, each once, in order: the one tokenizer used
+    both to index and to query."""
+    found = (t for word in _WORD.findall(text or "") for t in _word_terms(word))
+    return list(dict.fromkeys(found))
 
 
 def search_refresh(api: Api) -> None:
@@ -51,9 +57,13 @@ def search_refresh_many(api_ids: list[int], *, batch: int = 500) -> None:
             )
         rows = []
         for api in apis:
-            names = words(" ".join([api.name, api.slug, *(t.name for t in api.tags.all())]))
-            summary = words(api.summary)
-            ops = distinct_words(" ".join(operations.get(api.current_version_id, [])))
+            names = " ".join(
+                terms(" ".join([api.name, api.slug, *(t.name for t in api.tags.all())]))
+            )
+            summary = " ".join(terms(api.summary))
+            # Each term once: a vector with one position per lexeme stays small enough
+            # to be stored inline and ranked quickly.
+            ops = " ".join(terms(" ".join(operations.get(api.current_version_id, []))))
             rows.append((f"{names} {summary} {ops}", names, summary, ops, api.pk))
         _write(rows)
 
@@ -79,10 +89,15 @@ def _write(rows: list[tuple]) -> None:
 
 def _tsquery(text: str) -> str | None:
     """Every word must match; the last one as a prefix, for search as you type."""
-    tokens = [t.lower() for t in _WORD.findall(text)][:12]
-    if not tokens:
+    words = _WORD.findall(text)[:8]
+    if not words:
         return None
-    return " & ".join([*tokens[:-1], f"{tokens[-1]}:*"])
+    parts = []
+    for index, word in enumerate(words):
+        last = index == len(words) - 1
+        parts += [f"{t}:*" if last else t for t in _word_terms(word)]
+    parts = list(dict.fromkeys(parts))
+    return " & ".join(parts) if parts else None
 
 
 def search(queryset: QuerySet[Api], text: str) -> QuerySet[Api]:
