@@ -374,3 +374,6 @@ GATEWAY_MAX_ATTEMPTS = env.int("GATEWAY_MAX_ATTEMPTS", default=5)
 GATEWAY_TIMEOUT = env.float("GATEWAY_TIMEOUT", default=20.0)
 GATEWAY_RETRY_BASE_DELAY = env.float("GATEWAY_RETRY_BASE_DELAY", default=0.5)
 GATEWAY_SYNC_STALE_MINUTES = env.int("GATEWAY_SYNC_STALE_MINUTES", default=30)
+# Gateways (and the OpenAPI documents they serve) usually live on private networks, unlike
+# specs fetched for users; link-local and metadata addresses stay refused either way.
+GATEWAY_ALLOW_PRIVATE_NETWORKS = env.bool("GATEWAY_ALLOW_PRIVATE_NETWORKS", default=True)

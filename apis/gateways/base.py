@@ -11,16 +11,26 @@ portal saw last time is not fetched again. An empty fingerprint means
 "unknown: always fetch".
 """
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 
 class GatewayError(Exception):
-    """The gateway refused or could not be reached; the message is safe to show."""
+    """The gateway refused or could not be reached; the message is safe to show.
+    ``status`` is the HTTP status the gateway answered, where there was one."""
 
-    def __init__(self, message: str, *, retryable: bool = False):
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        self.status = status
+
+
+def fingerprint_of(value) -> str:
+    """A stable digest of JSON-like data, for stage fingerprints."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass

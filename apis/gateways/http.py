@@ -66,12 +66,14 @@ class JsonClient:
                 continue
             if response.status_code in (401, 403):
                 raise GatewayError(
-                    f"The gateway refused the credentials (HTTP {response.status_code})."
+                    f"The gateway refused the credentials (HTTP {response.status_code}).",
+                    status=response.status_code,
                 )
             if response.status_code >= 400:
                 raise GatewayError(
                     f"The gateway answered HTTP {response.status_code} to {method} {path}.",
                     retryable=response.status_code in RETRY_STATUSES,
+                    status=response.status_code,
                 )
             if not response.content:
                 return None
