@@ -140,3 +140,17 @@ def test_events_cannot_be_written_through_the_api(cast, api_for, api_error, hist
     api_error(client.delete(f"{EVENTS}{event.pk}/"), 405)
     assert AuditEvent.objects.count() == count
     assert AuditEvent.objects.get(pk=event.pk).action == event.action
+
+
+def test_retrieve_an_event(cast, api_for, history):
+    event = AuditEvent.objects.get(action="organisation.updated")
+    body = api_for(cast.admin).get(f"{EVENTS}{event.pk}/").json()
+    assert (body["id"], body["action"], body["actor_label"]) == (
+        event.pk,
+        "organisation.updated",
+        "admin@acme.test",
+    )
+    assert (body["before"], body["after"]) == (
+        {"name": "Acme Secret Works"},
+        {"name": "Acme Inc"},
+    )

@@ -292,3 +292,17 @@ def test_accept_of_an_expired_invitation_is_a_conflict(cast, api_for, api_error)
     with time_machine.travel(invitation.expires_at + timedelta(seconds=1)):
         error = api_error(client.post(ACCEPT, {"token": token}, format="json"), 409, "conflict")
     assert "expired" in error["message"]
+
+
+def test_retrieve_an_invitation(cast, api_for):
+    invitation, token = _invite(cast, team=cast.team, team_role="developer")
+    response = api_for(cast.admin).get(f"{INVITATIONS}{invitation.pk}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["email"], body["team"], body["team_role"], body["status"]) == (
+        NEWCOMER,
+        "payments",
+        "developer",
+        "pending",
+    )
+    assert token not in response.content.decode()

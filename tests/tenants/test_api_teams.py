@@ -319,3 +319,13 @@ def test_a_team_membership_of_another_team_is_404(cast, api_for, api_error):
 def test_update_answers_with_the_member_count(cast, api_for):
     body = api_for(cast.admin).patch(TEAM, {"name": "Payments"}, format="json").json()
     assert body["member_count"] == 3
+
+
+def test_retrieve_a_team_member(cast, api_for):
+    maintainer = TeamMembership.objects.get(team=cast.team, user=cast.maintainer)
+    body = api_for(cast.member).get(f"{MEMBERS}{maintainer.pk}/").json()
+    assert (body["id"], body["email"], body["role"]) == (
+        maintainer.pk,
+        "maintainer@acme.test",
+        "maintainer",
+    )
