@@ -132,6 +132,14 @@ def validate(document: dict, openapi_version: str) -> None:
                 break
     except RecursionError as exc:
         raise SpecError("The spec's references nest too deeply to validate.") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        # The validator's own checks assume the shapes its schema check reports as wrong
+        # (a string where an object belongs); what that check found is the answer.
+        if not problems:
+            raise SpecError(
+                f"The spec is not a valid OpenAPI {openapi_version} document: "
+                "a part of it is not of the type it must be."
+            ) from exc
     if problems:
         count = f"{len(problems)}+" if len(problems) >= MAX_PROBLEMS else str(len(problems))
         raise SpecError(
