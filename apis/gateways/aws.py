@@ -34,6 +34,10 @@ _LAMBDA_ARN = re.compile(
     r"(?::(?P<alias>[^:/]+))?"
 )
 _PERIODS = {"DAY": "day", "WEEK": "week", "MONTH": "month"}
+_GREEDY = re.compile(r"\{([^{}+]+)\+\}")
+_THROTTLING = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
+)
 
 
 def lambda_target(uri: str) -> dict | None:
@@ -42,6 +46,22 @@ def lambda_target(uri: str) -> dict | None:
     if not match:
         return None
     return {k: v for k, v in match.groupdict().items() if v}
+
+
+def openapi_path(path: str) -> str:
+    """The OpenAPI form of a gateway path: a greedy ``{proxy+}`` is the parameter ``{proxy}``
+    (OpenAPI has no greedy parameters, and validators refuse the ``+``)."""
+    return _GREEDY.sub(r"{\1}", path)
+
+
+def _retryable(exc: Exception) -> bool:
+    """Throttling and connection faults may pass; a refusal will not."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return exc.response.get("Error", {}).get("Code", "") in _THROTTLING or status >= 500
+    return isinstance(
+        exc, botocore.exceptions.HTTPClientError | botocore.exceptions.ConnectionError
+    )
 
 
 def _error_message(exc: Exception) -> str:
@@ -91,7 +111,11 @@ class _AwsAdapter(GatewayAdapter):
 
     def _botocore_config(self) -> Config:
         return Config(
-            retries={"mode": "standard", "max_attempts": settings.GATEWAY_MAX_ATTEMPTS},
+            # botocore's ``max_attempts`` counts retries only; the setting counts every attempt.
+            retries={
+                "mode": "standard",
+                "total_max_attempts": max(1, settings.GATEWAY_MAX_ATTEMPTS),
+            },
             connect_timeout=settings.GATEWAY_TIMEOUT,
             read_timeout=settings.GATEWAY_TIMEOUT,
             user_agent_extra="portico",
@@ -121,7 +145,7 @@ class _AwsAdapter(GatewayAdapter):
         try:
             return method(**params)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise GatewayError(_error_message(exc)) from exc
+            raise GatewayError(_error_message(exc), retryable=_retryable(exc)) from exc
 
     def _pages(self, method, key: str, token_in: str, token_out: str, **params):
         """Every item of a paginated list call."""
@@ -143,31 +167,41 @@ class AwsRestAdapter(_AwsAdapter):
     def __init__(self, connection):
         super().__init__(connection)
         self._resources: dict[str, list] = {}
+        self._usage_plans: list | None = None
+
+    def _plans(self) -> list:
+        """The usage plans, listed once per run: plans and keys both need them."""
+        if self._usage_plans is None:
+            self._usage_plans = list(
+                self._pages(self.client.get_usage_plans, "items", "position", "position", limit=500)
+            )
+        return self._usage_plans
 
     def _domain_mappings(self) -> dict[tuple[str, str], list]:
         mappings: dict[tuple[str, str], list] = {}
         try:
-            domains = list(
+            for domain in list(
                 self._pages(
                     self.client.get_domain_names, "items", "position", "position", limit=500
                 )
-            )
-        except GatewayError:
-            return mappings  # custom domains are optional information
-        for domain in domains:
-            name = domain["domainName"]
-            for mapping in self._pages(
-                self.client.get_base_path_mappings,
-                "items",
-                "position",
-                "position",
-                domainName=name,
-                limit=500,
             ):
-                base = mapping.get("basePath", "(none)")
-                key = (mapping.get("restApiId", ""), mapping.get("stage", ""))
-                url = f"https://{name}/" + ("" if base == "(none)" else base)
-                mappings.setdefault(key, []).append(url)
+                name = domain["domainName"]
+                for mapping in self._pages(
+                    self.client.get_base_path_mappings,
+                    "items",
+                    "position",
+                    "position",
+                    domainName=name,
+                    limit=500,
+                ):
+                    base = mapping.get("basePath", "(none)")
+                    key = (mapping.get("restApiId", ""), mapping.get("stage", ""))
+                    url = f"https://{name}/" + ("" if base == "(none)" else base)
+                    mappings.setdefault(key, []).append(url)
+        except GatewayError as exc:
+            if exc.retryable:
+                raise  # an endpoint that cannot be reached fails the run here, not later
+            return {}  # custom domains are optional information: a refusal costs only them
         return mappings
 
     def list_apis(self) -> list[DiscoveredApi]:
@@ -252,22 +286,30 @@ class AwsRestAdapter(_AwsAdapter):
             document = json.loads(body)
         except (GatewayError, ValueError):
             return None
+        if not isinstance(document, dict):
+            return None
         # An emulator may export Swagger 2.0 with upper-case methods or no operations: the
         # document built from resources and methods is then the better description.
-        if str(document.get("openapi", "")).startswith("3") and any(
-            method in item
-            for item in (document.get("paths") or {}).values()
-            if isinstance(item, dict)
-            for method in METHODS
+        paths = document.get("paths") or {}
+        if not (
+            str(document.get("openapi", "")).startswith("3")
+            and isinstance(paths, dict)
+            and any(
+                method in item
+                for item in paths.values()
+                if isinstance(item, dict)
+                for method in METHODS
+            )
         ):
-            return body
-        return None
+            return None
+        if any(_GREEDY.search(path) for path in paths):
+            document["paths"] = {openapi_path(path): item for path, item in paths.items()}
+            return json.dumps(document).encode()
+        return body
 
     def list_plans(self) -> list[DiscoveredPlan]:
         plans = []
-        for item in self._pages(
-            self.client.get_usage_plans, "items", "position", "position", limit=500
-        ):
+        for item in self._plans():
             throttle = item.get("throttle") or {}
             quota = item.get("quota") or {}
             plans.append(
@@ -288,9 +330,7 @@ class AwsRestAdapter(_AwsAdapter):
 
     def list_keys(self) -> list[DiscoveredKey]:
         plan_of: dict[str, list[str]] = {}
-        for plan in self._pages(
-            self.client.get_usage_plans, "items", "position", "position", limit=500
-        ):
+        for plan in self._plans():
             for key in self._pages(
                 self.client.get_usage_plan_keys,
                 "items",
@@ -469,7 +509,7 @@ def spec_from_resources(api: DiscoveredApi, stage: DiscoveredStage, resources: l
                 }
             for verb in methods:
                 if verb in METHODS:
-                    paths.setdefault(path, {})[verb] = operation
+                    paths.setdefault(openapi_path(path), {})[verb] = operation
     document = {
         "openapi": "3.0.3",
         "info": {
@@ -590,7 +630,7 @@ class AwsHttpAdapter(_AwsAdapter):
             used.append(entry)
             for verb in verbs:
                 if verb in METHODS:
-                    paths.setdefault(path, {})[verb] = operation
+                    paths.setdefault(openapi_path(path), {})[verb] = operation
         document = {
             "openapi": "3.0.3",
             "info": {
