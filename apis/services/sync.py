@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -143,6 +143,13 @@ def _sync(connection: GatewayConnection, adapter: GatewayAdapter, run: SyncRun) 
             message = getattr(exc, "message", str(exc))
             run.errors.append({"where": found.name, "message": message})
             continue
+        except (InterfaceError, OperationalError):
+            raise  # the database is gone: no other API would fare better
+        except Exception:
+            # Each API's writes are one transaction, rolled back by now: the others go on.
+            logger.exception("sync of %s in connection %s failed", found.external_id, connection.pk)
+            run.errors.append({"where": found.name, "message": "Unexpected error; see the logs."})
+            continue
         if outcome.new:
             run.new += 1
         elif outcome.changed:
@@ -158,7 +165,7 @@ def _sync(connection: GatewayConnection, adapter: GatewayAdapter, run: SyncRun) 
         api__external_id__in=seen
     ).update(missing_since=now)
     _sync_plans(connection, adapter, run)
-    _sync_keys(connection, adapter)
+    _sync_keys(connection, adapter, run)
 
 
 def _unique_slug(connection: GatewayConnection, name: str, external_id: str) -> str:
@@ -193,8 +200,11 @@ def _sync_api(
         try:
             parsed = ingest(spec.raw)
         except SpecError as exc:
+            first = exc.problems[0] if exc.problems else None
+            where = f" First: {first['message']} at {first['pointer'] or '/'}." if first else ""
             raise SpecError(
-                f"The spec of stage {stage.name} was refused: {exc.message}", problems=exc.problems
+                f"The spec of stage {stage.name} was refused: {exc.message}{where}",
+                problems=exc.problems,
             ) from exc
         fetched[stage.name] = (stage, spec, parsed)
     system = Actor.system()
@@ -321,9 +331,13 @@ def _sync_plans(connection: GatewayConnection, adapter: GatewayAdapter, run: Syn
             )
 
 
-def _sync_keys(connection: GatewayConnection, adapter: GatewayAdapter) -> None:
+def _sync_keys(connection: GatewayConnection, adapter: GatewayAdapter, run: SyncRun) -> None:
     now = timezone.now()
-    found = adapter.list_keys()
+    try:
+        found = adapter.list_keys()
+    except GatewayError as exc:
+        run.errors.append({"where": "API keys", "message": exc.message})
+        return
     for key in found:
         GatewayKey.objects.update_or_create(
             connection=connection,
