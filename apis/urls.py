@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_gateways
 
 app_name = "apis"
 
@@ -31,4 +31,28 @@ urlpatterns = [
         views.version_transition,
         name="version_transition",
     ),
+    path("o/<slug:org>/connections/", views_gateways.connection_list, name="connection_list"),
+    path("o/<slug:org>/connections/new/", views_gateways.connection_new, name="connection_new"),
+    path("o/<slug:org>/connections/<int:pk>/", views_gateways.connection_detail, name="connection"),
+    path(
+        "o/<slug:org>/connections/<int:pk>/edit/",
+        views_gateways.connection_edit,
+        name="connection_edit",
+    ),
+    path(
+        "o/<slug:org>/connections/<int:pk>/delete/",
+        views_gateways.connection_delete,
+        name="connection_delete",
+    ),
+    path(
+        "o/<slug:org>/connections/<int:pk>/sync/",
+        views_gateways.connection_sync,
+        name="connection_sync",
+    ),
+    path(
+        "o/<slug:org>/connections/<int:pk>/runs/<int:run>/",
+        views_gateways.run_detail,
+        name="connection_run",
+    ),
+    path("o/<slug:org>/drift/", views_gateways.drift, name="drift"),
 ]

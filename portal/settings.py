@@ -256,6 +256,7 @@ SPECTACULAR_SETTINGS = {
         "ApiVisibilityEnum": "apis.models.Api.Visibility",
         "ApiKindEnum": "apis.models.Api.Kind",
         "ApiVersionStateEnum": "apis.models.ApiVersion.State",
+        "GatewayConnectionKindEnum": "apis.models.GatewayConnection.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

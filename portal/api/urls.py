@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from apis import api as apis_api
+from apis import api_gateways
 from tenants import api as tenants_api
 
 root = SimpleRouter(trailing_slash=True)
@@ -21,6 +22,11 @@ in_organisation.register("teams", tenants_api.TeamViewSet, basename="team")
 in_organisation.register("members", tenants_api.MembershipViewSet, basename="member")
 in_organisation.register("invitations", tenants_api.InvitationViewSet, basename="invitation")
 in_organisation.register("audit-events", tenants_api.AuditEventViewSet, basename="audit-event")
+in_organisation.register("connections", api_gateways.ConnectionViewSet, basename="connection")
+in_organisation.register("drift", api_gateways.DriftViewSet, basename="drift")
+
+in_connection = SimpleRouter(trailing_slash=True)
+in_connection.register("runs", api_gateways.SyncRunViewSet, basename="connection-run")
 
 in_team = SimpleRouter(trailing_slash=True)
 in_team.register("members", tenants_api.TeamMembershipViewSet, basename="team-member")
@@ -36,6 +42,10 @@ urlpatterns = [
     path("", include(root.urls)),
     path("organisations/<slug:org>/", include(in_organisation.urls)),
     path("organisations/<slug:org>/teams/<slug:team>/", include(in_team.urls)),
+    path(
+        "organisations/<slug:org>/connections/<int:connection>/",
+        include(in_connection.urls),
+    ),
     path("apis/<slug:owner>/<slug:api>/", api_detail, name="api-detail"),
     path("apis/<slug:owner>/<slug:api>/compare/", api_compare, name="api-compare"),
     path("apis/<slug:owner>/<slug:api>/", include(in_api.urls)),

@@ -1,48 +1,14 @@
-import boto3
-from botocore.config import Config
-
 from apis.models import Api, GatewayDeployment, GatewayKey, Plan, SyncRun
 from apis.services.connections import connection_create
 from apis.services.sync import sync_connection
 from tenants.actors import Actor
 
-
-def _client(aws, service="apigateway"):
-    return boto3.client(
-        service,
-        endpoint_url=aws.url,
-        region_name="eu-west-1",
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
-def _rest_api(client, name: str) -> str:
-    api_id = client.create_rest_api(name=name, description=f"{name} API", version="1.0")["id"]
-    root = client.get_resources(restApiId=api_id)["items"][0]["id"]
-    resource = client.create_resource(restApiId=api_id, parentId=root, pathPart="items")
-    client.put_method(
-        restApiId=api_id,
-        resourceId=resource["id"],
-        httpMethod="GET",
-        authorizationType="NONE",
-        apiKeyRequired=True,
-    )
-    client.put_integration(
-        restApiId=api_id,
-        resourceId=resource["id"],
-        httpMethod="GET",
-        type="AWS_PROXY",
-        integrationHttpMethod="POST",
-        uri="arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
-        "arn:aws:lambda:eu-west-1:123456789012:function:items:live/invocations",
-    )
-    client.create_deployment(restApiId=api_id, stageName="prod")
-    return api_id
+from .moto_apis import aws_client, create_rest_api
 
 
 def test_rest_sync_brings_apis_plans_keys(aws, cast):
-    client = _client(aws)
-    api_id = _rest_api(client, "orders")
+    client = aws_client(aws)
+    api_id = create_rest_api(client, "orders")
     plan = client.create_usage_plan(
         name="gold",
         apiStages=[{"apiId": api_id, "stage": "prod"}],
