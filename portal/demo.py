@@ -7,6 +7,7 @@ Later parts of the catalogue add their own ``seed_*`` functions to ``seed``.
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -175,21 +176,42 @@ def _describe(account: DemoAccount, *, password: str) -> SeededAccount:
 
 @dataclass(frozen=True)
 class DemoProcess:
-    """One child of ``manage.py demo``: a name for messages, its argv, extra env."""
+    """One child of ``manage.py demo``: a name for messages, its argv, extra env, and
+    whether its output is dropped (the emulator logs every request it serves)."""
 
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False
 
 
-def demo_processes(*, port: int, worker: bool = True) -> list[DemoProcess]:
+EMULATOR = "aws-emulator"
+
+
+def demo_processes(
+    *, port: int, worker: bool = True, emulator_port: int | None = None
+) -> list[DemoProcess]:
     """The children ``manage.py demo`` starts, in order; the web server comes last.
 
-    This is the place to add more (a local AWS emulator, say): each entry is
-    started, watched, and stopped on Ctrl-C.
+    Each entry is started, watched, and stopped on Ctrl-C. With ``emulator_port``, a
+    local AWS API Gateway emulator (moto) comes first, for Acme's gateway connections.
     """
     python = sys.executable
     processes = []
+    if emulator_port is not None:
+        processes.append(
+            DemoProcess(
+                EMULATOR,
+                [
+                    str(Path(python).with_name("moto_server")),
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    str(emulator_port),
+                ],
+                quiet=True,
+            )
+        )
     if worker:
         # One process runs tasks and the beat schedule; the broker is whatever
         # CELERY_BROKER_URL says (SQLite by default, so nothing else to run).

@@ -1,5 +1,6 @@
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -7,7 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.demo import DEMO_PASSWORD, STAFF_EMAIL, DemoProcess, demo_processes
+from portal.demo import DEMO_PASSWORD, EMULATOR, STAFF_EMAIL, DemoProcess, demo_processes
 
 STOP_TIMEOUT_SECONDS = 15
 
@@ -25,14 +26,32 @@ class Command(BaseCommand):
             "--no-worker", action="store_true", help="Do not start the Celery worker and beat."
         )
         parser.add_argument("--password", default=DEMO_PASSWORD)
+        parser.add_argument(
+            "--emulator-port",
+            type=int,
+            default=5055,
+            help="Port of the local AWS API Gateway emulator on 127.0.0.1 (default 5055).",
+        )
+        parser.add_argument(
+            "--no-emulator",
+            action="store_true",
+            help="Do not start the AWS emulator nor sync Acme's gateway connections.",
+        )
 
     def handle(self, *args, port: int, no_worker: bool, password: str, **options):
         if settings.PRODUCTION:
             raise CommandError("The demo seeds accounts with a known password; not in production.")
         verbosity = options["verbosity"]
+        emulator_port = None if options["no_emulator"] else options["emulator_port"]
+        if emulator_port is not None:
+            _check_free(emulator_port)
+            # The emulator takes any credentials; boto3's chain in this process and the
+            # worker needs some. Real ones, where the environment has them, are kept.
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
         call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
         call_command("seed_demo", password=password, stdout=self.stdout)
-        plan = demo_processes(port=port, worker=not no_worker)
+        plan = demo_processes(port=port, worker=not no_worker, emulator_port=emulator_port)
         # Ctrl-C and SIGTERM (from a supervisor) both stop the children; SIGINT is
         # set explicitly because a shell may start us with it ignored.
         signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
@@ -40,7 +59,10 @@ class Command(BaseCommand):
         children: list[tuple[DemoProcess, subprocess.Popen]] = []
         try:
             for process in plan:
-                children.append((process, _start(process)))
+                popen = _start(process)
+                children.append((process, popen))
+                if process.name == EMULATOR:
+                    self._fill_emulator(f"http://127.0.0.1:{emulator_port}", popen)
             if not no_worker:
                 from portal.tasks import heartbeat
 
@@ -57,6 +79,20 @@ class Command(BaseCommand):
         finally:
             _stop(children)
 
+    def _fill_emulator(self, url: str, popen: subprocess.Popen) -> None:
+        """Fill the emulator with Acme's gateway and sync it, before the worker and the web
+        server start, so the catalogue shows the synced APIs from the first page."""
+        from apis.demo_gateways import emulator_wait, seed_gateways
+
+        try:
+            emulator_wait(url, process=popen)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            seed_gateways(endpoint_url=url, out=self.stdout)
+        except Exception as exc:  # the demo still serves without its gateway
+            self.stderr.write(f"Acme's gateway could not be synced from {url}: {exc!r}")
+
     def _watch(self, children) -> None:
         while True:
             for process, popen in children:
@@ -66,9 +102,25 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
 
+def _check_free(port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise CommandError(
+                f"Port {port} of 127.0.0.1 is taken; choose another with --emulator-port, "
+                "or run without the AWS emulator (--no-emulator)."
+            ) from exc
+
+
 def _start(process: DemoProcess) -> subprocess.Popen:
+    output = subprocess.DEVNULL if process.quiet else None
     return subprocess.Popen(  # noqa: S603 - argv built from our own plan
-        process.argv, cwd=settings.BASE_DIR, env={**os.environ, **process.env}
+        process.argv,
+        cwd=settings.BASE_DIR,
+        env={**os.environ, **process.env},
+        stdout=output,
+        stderr=output,
     )
 
 
