@@ -91,9 +91,10 @@ class _AwsAdapter(GatewayAdapter):
         role_arn = self.config.get("role_arn")
         if not role_arn:
             return boto3.session.Session(region_name=region)
-        sts = boto3.client(
+        # A session of its own: boto3's default session is shared by the whole process,
+        # not thread-safe, and keeps the credentials it resolved first.
+        sts = boto3.session.Session(region_name=region).client(
             "sts",
-            region_name=region,
             endpoint_url=self.config.get("endpoint_url") or None,
             config=self._botocore_config(),
         )
