@@ -10,7 +10,9 @@ LAMBDA_URI = (
 
 
 def aws_client(aws, service="apigateway"):
-    return boto3.client(
+    # A fresh session, not boto3's process-wide default one that would keep these
+    # credentials for every later test.
+    return boto3.session.Session().client(
         service,
         endpoint_url=aws.url,
         region_name="eu-west-1",
