@@ -33,3 +33,45 @@ def sync_connection(connection_id: int, trigger: str = "schedule", run_id: int |
             SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.SKIPPED)
         return
     run_sync(connection=connection, trigger=trigger, run=run)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def execute_operation(self, operation_id: int) -> None:
+    """Carry one outbox operation to its gateway; retries transient faults with backoff."""
+    from .gateways import GatewayError
+    from .services.provisioning import OperationDeferred, operation_execute, retry_delay
+
+    try:
+        operation_execute(operation_id)
+    except OperationDeferred:
+        raise self.retry(countdown=retry_delay(min(self.request.retries, 6))) from None
+    except GatewayError as exc:
+        raise self.retry(countdown=retry_delay(self.request.retries), exc=exc) from None
+
+
+@shared_task(ignore_result=True)
+def run_due_operations() -> None:
+    """Beat: start outbox operations whose time has come (ends of grace periods, lost runs)."""
+    from .services.provisioning import due_operation_ids
+
+    for operation_id in due_operation_ids():
+        execute_operation.delay(operation_id)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> None:
+    """POST one webhook delivery; retried with backoff until it lands or gives up."""
+    from .services.webhooks import DeliveryFailed, delivery_execute, retry_delay
+
+    try:
+        delivery_execute(delivery_id)
+    except DeliveryFailed:
+        raise self.retry(countdown=retry_delay(self.request.retries)) from None
+
+
+@shared_task(ignore_result=True)
+def notify_expiring_keys() -> None:
+    """Beat, daily: tell consumers about keys that expire soon (once per key)."""
+    from .services.expiry import notify_expiring_keys as run
+
+    run()

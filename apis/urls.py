@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_gateways
+from . import urls_subscriptions, views, views_gateways
 
 app_name = "apis"
 
@@ -56,3 +56,5 @@ urlpatterns = [
     ),
     path("o/<slug:org>/drift/", views_gateways.drift, name="drift"),
 ]
+
+urlpatterns += urls_subscriptions.urlpatterns

@@ -19,6 +19,12 @@ class PeriodicTaskSpec:
 
 PERIODIC_TASKS = [
     PeriodicTaskSpec(name="Worker heartbeat", task="portal.tasks.heartbeat", every_seconds=60),
+    PeriodicTaskSpec(
+        name="Gateway operations due", task="apis.tasks.run_due_operations", every_seconds=60
+    ),
+    PeriodicTaskSpec(
+        name="Key expiry notices", task="apis.tasks.notify_expiring_keys", every_seconds=86400
+    ),
 ]
 
 

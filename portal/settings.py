@@ -378,3 +378,14 @@ GATEWAY_SYNC_STALE_MINUTES = env.int("GATEWAY_SYNC_STALE_MINUTES", default=30)
 # Gateways (and the OpenAPI documents they serve) usually live on private networks, unlike
 # specs fetched for users; link-local and metadata addresses stay refused either way.
 GATEWAY_ALLOW_PRIVATE_NETWORKS = env.bool("GATEWAY_ALLOW_PRIVATE_NETWORKS", default=True)
+
+# --- Subscriptions ----------------------------------------------------------
+
+SUBSCRIPTION_PENDING_LIMIT = env.int("SUBSCRIPTION_PENDING_LIMIT", default=25)
+SUBSCRIPTION_KEY_LIFETIME_DAYS = env.int("SUBSCRIPTION_KEY_LIFETIME_DAYS", default=365)
+SUBSCRIPTION_KEY_EXPIRY_NOTICE_DAYS = env.int("SUBSCRIPTION_KEY_EXPIRY_NOTICE_DAYS", default=14)
+PROVISION_MAX_ATTEMPTS = env.int("PROVISION_MAX_ATTEMPTS", default=8)
+PROVISION_RETRY_BASE_DELAY = env.float("PROVISION_RETRY_BASE_DELAY", default=2.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)

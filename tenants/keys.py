@@ -61,16 +61,19 @@ def digest(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def issue(prefix: str) -> IssuedSecret:
+def issue(prefix: str, *, separator: str = "_") -> IssuedSecret:
+    """A new secret. ``separator=""`` gives a purely alphanumeric secret, for gateways
+    that accept nothing else (AWS API keys); the fixed lengths still find the parts."""
     lookup_id = _random(LOOKUP_LENGTH)
-    body = f"{prefix}_{lookup_id}_{_random(SECRET_LENGTH)}"
+    body = f"{prefix}{separator}{lookup_id}{separator}{_random(SECRET_LENGTH)}"
     plaintext = body + _checksum(body)
     return IssuedSecret(plaintext=plaintext, lookup_id=lookup_id, digest=digest(plaintext))
 
 
-def parse(prefix: str, text: str) -> PresentedSecret:
+def parse(prefix: str, text: str, *, separator: str = "_") -> PresentedSecret:
+    sep = re.escape(separator)
     pattern = re.compile(
-        rf"{re.escape(prefix)}_([0-9A-Za-z]{{{LOOKUP_LENGTH}}})_"
+        rf"{re.escape(prefix)}{sep}([0-9A-Za-z]{{{LOOKUP_LENGTH}}}){sep}"
         rf"[0-9A-Za-z]{{{SECRET_LENGTH}}}([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})"
     )
     # fullmatch, not "$", which would let a trailing newline through.

@@ -13,6 +13,7 @@ from tenants.services.audit import audit_record
 from .. import notifications, search
 from ..models import ApiVersion, LifecycleTransition
 from ..policies import require_team_maintainer
+from ..selectors import AUDIENCE_STATES
 from .catalogue import refresh_current_version
 
 State = ApiVersion.State
@@ -113,4 +114,13 @@ def version_transition(
     refresh_current_version(version.api)
     search.search_refresh(version.api)
     notifications.lifecycle_changed(transition)
+    if to_state == State.RETIRED and version.api.current_state not in AUDIENCE_STATES:
+        # Nothing left that consumers may use: their subscriptions and keys end too.
+        from .subscriptions import revoke_for_retired_api
+
+        revoke_for_retired_api(
+            api=version.api,
+            actor=actor,
+            reason=f"{version.api.name} {version.version} was retired.",
+        )
     return transition

@@ -1,7 +1,12 @@
-"""The in-portal inbox. E-mail and webhooks build on the same calls later."""
+"""The in-portal inbox, and the e-mail copy of what matters.
+
+``notify`` writes the notifications inside the caller's transaction; with
+``email=True`` a worker mails them after commit (ids only cross the broker).
+"""
 
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.utils import timezone
 
 from ..models import Notification, Organisation, User
@@ -15,8 +20,9 @@ def notify(
     title: str,
     body: str = "",
     url: str = "",
+    email: bool = False,
 ) -> list[Notification]:
-    """Put one notification in each user's inbox (once per user)."""
+    """Put one notification in each user's inbox (once per user); mail it too if asked."""
     seen: set[int] = set()
     rows = []
     for user in users:
@@ -33,7 +39,13 @@ def notify(
                 url=url,
             )
         )
-    return Notification.objects.bulk_create(rows)
+    created = Notification.objects.bulk_create(rows)
+    if email and created:
+        from ..tasks import send_notification_emails
+
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    return created
 
 
 def notifications_mark_read(*, user: User, pk: int | None = None) -> int:

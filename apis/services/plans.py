@@ -1,0 +1,104 @@
+"""Plans of an API: written by its maintainers."""
+
+from django.db import IntegrityError, transaction
+
+from tenants.actors import Actor
+from tenants.errors import Conflict, ValidationFailed
+from tenants.services.audit import audit_record
+
+from ..models import Api, Plan
+from ..policies import require_team_maintainer
+
+FIELDS = (
+    "name",
+    "description",
+    "rate_limit",
+    "burst_limit",
+    "quota_limit",
+    "quota_period",
+    "approval",
+    "key_grace_hours",
+    "gateway_plan_id",
+    "is_active",
+)
+
+
+def _state(plan: Plan) -> dict:
+    return {field: getattr(plan, field) for field in FIELDS}
+
+
+def _validate(plan: Plan) -> None:
+    if plan.quota_limit and not plan.quota_period:
+        raise ValidationFailed(
+            "Quota period missing.", fields={"quota_period": ["Say per day, week or month."]}
+        )
+    if plan.rate_limit is not None and plan.rate_limit <= 0:
+        raise ValidationFailed("Bad rate.", fields={"rate_limit": ["Give a positive rate."]})
+    if plan.approval not in Plan.Approval.values:
+        raise ValidationFailed("Unknown approval.", fields={"approval": ["Choose one."]})
+    if plan.gateway_plan_id and plan.connection_id is None:
+        plan.connection = plan.api.connection
+        if plan.connection is None:
+            raise ValidationFailed(
+                "No gateway.",
+                fields={"gateway_plan_id": ["This API did not come from a gateway connection."]},
+            )
+
+
+@transaction.atomic
+def plan_create(*, api: Api, actor: Actor, **values) -> Plan:
+    require_team_maintainer(actor=actor, team=api.team)
+    plan = Plan(
+        api=api, organisation=api.organisation, **{k: v for k, v in values.items() if k in FIELDS}
+    )
+    _validate(plan)
+    try:
+        with transaction.atomic():
+            plan.save()
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            "That name is taken.", fields={"name": ["This API has a plan of this name."]}
+        ) from exc
+    audit_record(
+        actor=actor,
+        organisation=api.organisation,
+        action="plan.created",
+        target=plan,
+        after=_state(plan),
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan: Plan, actor: Actor, **values) -> Plan:
+    require_team_maintainer(actor=actor, team=plan.api.team)
+    before = _state(plan)
+    for key, value in values.items():
+        if key in FIELDS:
+            setattr(plan, key, value)
+    _validate(plan)
+    try:
+        with transaction.atomic():
+            plan.save()
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            "That name is taken.", fields={"name": ["This API has a plan of this name."]}
+        ) from exc
+    audit_record(
+        actor=actor,
+        organisation=plan.organisation,
+        action="plan.updated",
+        target=plan,
+        before=before,
+        after=_state(plan),
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_retire(*, plan: Plan, actor: Actor) -> Plan:
+    """Plans with subscriptions are closed to new ones, never deleted."""
+    require_team_maintainer(actor=actor, team=plan.api.team)
+    if not plan.is_active:
+        raise Conflict("This plan is already closed.")
+    return plan_update(plan=plan, actor=actor, is_active=False)

@@ -1,0 +1,211 @@
+"""Organisation webhooks: signed, timestamped POSTs of subscription, key and
+lifecycle events, retried with backoff, with a delivery log.
+
+Signature: ``X-Portico-Signature: t=<unix seconds>,v1=<hex>`` where ``<hex>`` is
+HMAC-SHA256 over ``"<t>.<raw body>"`` with the webhook's secret. Receivers
+recompute it and refuse deliveries older than a few minutes.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tenants.actors import Actor
+from tenants.errors import ValidationFailed
+from tenants.models import Organisation
+from tenants.sealing import seal
+from tenants.services.audit import audit_record
+from tenants.services.organisations import require_org_admin
+
+from ..models import Webhook, WebhookDelivery
+from ..specs.fetch import FetchError, _addresses, _check_public
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Portico-Signature"
+
+
+class DeliveryFailed(Exception):
+    """This attempt failed and another is due."""
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300, now=None) -> bool:
+    """What a receiver does: check the signature and that it is recent."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def retry_delay(attempt: int) -> float:
+    base = settings.PROVISION_RETRY_BASE_DELAY
+    return random.uniform(0, min(3600.0, base * (2**attempt)))  # noqa: S311 - jitter only
+
+
+def _clean_events(events: list[str]) -> list[str]:
+    cleaned = sorted({e.strip() for e in events if e.strip()})
+    families = {f.split(".", 1)[0] for f in Webhook.EVENTS}
+    bad = [e for e in cleaned if e.split(".", 1)[0] not in families]
+    if not cleaned or bad:
+        raise ValidationFailed(
+            "Choose events.",
+            fields={"events": [f"Use {', '.join(Webhook.EVENTS)} or events in them."]},
+        )
+    return cleaned
+
+
+def _check_url(url: str) -> None:
+    if not url.startswith(("https://", "http://")):
+        raise ValidationFailed("Bad URL.", fields={"url": ["Give an http(s) URL."]})
+
+
+@transaction.atomic
+def webhook_create(
+    *, organisation: Organisation, url: str, events: list[str], actor: Actor
+) -> tuple[Webhook, str]:
+    """A new webhook; returns it with its signing secret, shown once."""
+    require_org_admin(actor=actor, organisation=organisation)
+    _check_url(url)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    webhook = Webhook.objects.create(
+        organisation=organisation,
+        url=url,
+        events=_clean_events(events),
+        sealed_secret=seal(secret),
+        created_by=actor.user,
+    )
+    audit_record(
+        actor=actor,
+        organisation=organisation,
+        action="webhook.created",
+        target=webhook,
+        after={"url": url, "events": webhook.events},
+    )
+    return webhook, secret
+
+
+@transaction.atomic
+def webhook_update(
+    *,
+    webhook: Webhook,
+    actor: Actor,
+    url: str | None = None,
+    events: list[str] | None = None,
+    is_active: bool | None = None,
+) -> Webhook:
+    require_org_admin(actor=actor, organisation=webhook.organisation)
+    before = {"url": webhook.url, "events": webhook.events, "is_active": webhook.is_active}
+    if url is not None:
+        _check_url(url)
+        webhook.url = url
+    if events is not None:
+        webhook.events = _clean_events(events)
+    if is_active is not None:
+        webhook.is_active = is_active
+    webhook.save()
+    audit_record(
+        actor=actor,
+        organisation=webhook.organisation,
+        action="webhook.updated",
+        target=webhook,
+        before=before,
+        after={"url": webhook.url, "events": webhook.events, "is_active": webhook.is_active},
+    )
+    return webhook
+
+
+@transaction.atomic
+def webhook_delete(*, webhook: Webhook, actor: Actor) -> None:
+    require_org_admin(actor=actor, organisation=webhook.organisation)
+    audit_record(
+        actor=actor,
+        organisation=webhook.organisation,
+        action="webhook.deleted",
+        target=webhook,
+        before={"url": webhook.url},
+    )
+    webhook.delete()
+
+
+def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
+    """Make one attempt; raise DeliveryFailed when another attempt should follow."""
+    import requests
+
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("webhook")
+            .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        delivery.save(update_fields=["attempts"])
+    webhook = delivery.webhook
+    body = json.dumps({"id": delivery.pk, **delivery.payload}, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    error, status = "", None
+    try:
+        if not settings.WEBHOOK_ALLOW_PRIVATE:
+            from urllib.parse import urlsplit
+
+            host = urlsplit(webhook.url).hostname or ""
+            _check_public(host, _addresses(host, 443))
+        response = requests.post(
+            webhook.url,
+            data=body,
+            timeout=settings.WEBHOOK_TIMEOUT,
+            allow_redirects=False,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Portico-Webhooks",
+                "X-Portico-Event": delivery.event,
+                "X-Portico-Delivery": str(delivery.pk),
+                SIGNATURE_HEADER: sign(webhook.secret(), timestamp, body),
+            },
+        )
+        status = response.status_code
+        if not 200 <= status < 300:
+            error = f"The receiver answered HTTP {status}."
+    except FetchError as exc:
+        error = exc.message
+    except requests.RequestException as exc:
+        error = f"Could not reach the receiver ({exc.__class__.__name__})."
+    final = not error or delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        response_status=status,
+        last_error=error[:500],
+        state=(
+            WebhookDelivery.State.SUCCEEDED
+            if not error
+            else WebhookDelivery.State.FAILED
+            if final
+            else WebhookDelivery.State.PENDING
+        ),
+        delivered_at=timezone.now() if not error else None,
+    )
+    if error and not final:
+        logger.info(
+            "webhook delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error
+        )
+        raise DeliveryFailed(delivery.pk)
+    return WebhookDelivery.objects.get(pk=delivery.pk)
