@@ -259,6 +259,84 @@ class Samples:
         return notification
 
     @cached_property
+    def connection(self):
+        """A gateway connection of A (a spec URL: creating it calls nothing)."""
+        from apis.services.connections import connection_create
+
+        return connection_create(
+            organisation=self.org,
+            team=self.team,
+            name="Acme release pipeline specs",
+            kind="openapi_url",
+            config={"url": "https://specs.acme.test/openapi.json"},
+            actor=Actor.for_user(self.cast.owner),
+        )
+
+    @cached_property
+    def sync_run(self):
+        from apis.models import SyncRun
+
+        return SyncRun.objects.create(
+            connection=self.connection,
+            organisation=self.org,
+            trigger=SyncRun.Trigger.MANUAL,
+            status=SyncRun.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+        )
+
+    @cached_property
+    def deployment(self):
+        from apis.models import GatewayDeployment
+
+        return GatewayDeployment.objects.create(
+            connection=self.connection,
+            organisation=self.org,
+            api=self.api,
+            version=self.api_version,
+            stage="prod",
+        )
+
+    @cached_property
+    def gateway_key(self):
+        from apis.models import GatewayKey
+
+        return GatewayKey.objects.create(
+            connection=self.connection, organisation=self.org, external_id="k1", name="acme-key"
+        )
+
+    @cached_property
+    def plan(self):
+        from apis.services.plans import plan_create
+
+        return plan_create(
+            api=self.api_version.api,
+            name="Acme Gold",
+            approval="manual",
+            actor=Actor.for_user(self.cast.maintainer),
+        )
+
+    @cached_property
+    def application(self):
+        from apis.services.applications import application_create
+
+        return application_create(
+            team=self.team, name="Acme Checkout", actor=Actor.for_user(self.cast.developer)
+        )
+
+    @cached_property
+    def subscription(self):
+        """A pending request of A's own application for A's API (A is both sides)."""
+        from apis.services.subscriptions import subscription_request
+
+        return subscription_request(
+            application=self.application,
+            api=self.api_version.api,
+            plan=self.plan,
+            reason="Acme checkout needs the ledger",
+            actor=Actor.for_user(self.cast.developer),
+        )
+
+    @cached_property
     def invitee(self) -> User:
         return UserFactory(email=INVITEE_EMAIL)
 
@@ -282,6 +360,8 @@ class Samples:
         self.token  # noqa: B018
         self.api_version  # noqa: B018
         self.notification  # noqa: B018
+        self.sync_run  # noqa: B018
+        self.subscription  # noqa: B018
 
     def markers(self) -> list[str]:
         """Strings that only A's members may see."""
@@ -292,6 +372,7 @@ class Samples:
             INVITEE_EMAIL,
             "Acme release pipeline",
             "Acme Ledger API",
+            "Acme Checkout",
             *(user.email for user in users),
         ]
 
@@ -381,6 +462,11 @@ ADMIN_OBJECTS: dict[str, Callable[[Samples], Any]] = {
     "apis.specdocument": lambda s: s.api_version.spec,
     "apis.operation": lambda s: s.api_version.operations.first(),
     "apis.lifecycletransition": lambda s: s.api_version.transitions.first(),
+    "apis.gatewayconnection": lambda s: s.connection,
+    "apis.syncrun": lambda s: s.sync_run,
+    "apis.gatewaydeployment": lambda s: s.deployment,
+    "apis.gatewaykey": lambda s: s.gateway_key,
+    "apis.plan": lambda s: s.plan,
 }
 
 
@@ -460,6 +546,10 @@ def same_version(s: Samples) -> dict[str, Any]:
 
 def owned_api(s: Samples) -> dict[str, Any]:
     return {"org": s.org.slug, "api": s.api_version.api.slug}
+
+
+def connection(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "pk": s.connection.pk}
 
 
 ADMIN = OrgRole.ADMIN
@@ -555,7 +645,30 @@ REGISTRY: dict[str, Entry] = {
     "apis:version_transition": organisation(
         lambda s: {**owned_api(s), "version": s.api_version.version}, role=MAINTAINER
     ),
+    # --- gateway connections: HTML
+    "apis:connection_list": organisation(org),
+    "apis:connection": organisation(connection),
+    "apis:connection_run": organisation(lambda s: {**connection(s), "run": s.sync_run.pk}),
+    "apis:connection_new": organisation(org, role=ADMIN),
+    "apis:connection_edit": organisation(connection, role=ADMIN),
+    "apis:connection_delete": organisation(connection, role=ADMIN),
+    "apis:connection_sync": organisation(connection, role=ADMIN),
+    "apis:drift": organisation(org, role=ADMIN),
+    # --- subscriptions: HTML
+    "apis:inbox": organisation(org),
+    "apis:subscription": organisation(lambda s: {**org(s), "pk": s.subscription.pk}),
+    "apis:application": organisation(lambda s: {**org(s), "pk": s.application.pk}),
     # --- REST API
+    "api:connection-list": organisation(org, write_role=ADMIN),
+    "api:connection-detail": organisation(connection, write_role=ADMIN),
+    "api:connection-sync": organisation(connection, write_role=ADMIN),
+    "api:connection-run-list": organisation(
+        lambda s: {"org": s.org.slug, "connection": s.connection.pk}
+    ),
+    "api:connection-run-detail": organisation(
+        lambda s: {"org": s.org.slug, "connection": s.connection.pk, "pk": s.sync_run.pk}
+    ),
+    "api:drift-list": organisation(org, role=ADMIN),
     "api:me-list": account(),
     "api:organisation-list": account(),
     "api:organisation-detail": organisation(org, write_role=ADMIN),
