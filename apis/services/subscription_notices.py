@@ -13,7 +13,7 @@ TITLES = {
     "requested": "{app} asks for {api} ({plan})",
     "approved": "{api}: your subscription for {app} is approved",
     "rejected": "{api}: your subscription for {app} was rejected",
-    "cancelled": "{app} withdrew its request for {api}",
+    "cancelled": "{app} cancelled its subscription to {api}",
     "suspended": "{api}: the subscription of {app} is suspended",
     "revoked": "{api}: the subscription of {app} was revoked",
     "plan_change_requested": "{app} asks to change plan on {api}",

@@ -46,6 +46,9 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
     (State.APPROVED, "suspend"): Move(State.SUSPENDED, PROVIDER, needs_reason=True),
     (State.SUSPENDED, "resume"): Move(State.APPROVED, PROVIDER),
     (State.APPROVED, "revoke"): Move(State.REVOKED, PROVIDER, needs_reason=True),
+    # The consumer ends its own subscription; its keys stop working at once.
+    (State.APPROVED, "unsubscribe"): Move(State.CANCELLED, CONSUMER),
+    (State.SUSPENDED, "unsubscribe"): Move(State.CANCELLED, CONSUMER),
 }
 ACTIONS = sorted({action for _, action in TRANSITIONS})
 PAST = {
@@ -55,6 +58,7 @@ PAST = {
     "suspend": "suspended",
     "resume": "resumed",
     "revoke": "revoked",
+    "unsubscribe": "ended",
 }
 CLOSED_TO_NEW = {"deprecated", "retired", "blocked", "draft", ""}
 
@@ -227,7 +231,7 @@ def _apply(subscription: Subscription, action: str, actor: Actor, *, reason: str
         _each_key(subscription, GatewayOperation.Action.DISABLE)
     elif action == "resume":
         _each_key(subscription, GatewayOperation.Action.ENABLE)
-    elif action == "revoke":
+    elif action in ("revoke", "unsubscribe"):
         keys.revoke_credentials(subscription=subscription, actor=actor)
     audit_record(
         actor=actor,
