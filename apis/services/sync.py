@@ -134,11 +134,25 @@ def sync_connection(
 
 def _sync(connection: GatewayConnection, adapter: GatewayAdapter, run: SyncRun) -> None:
     discovered = adapter.list_apis()
+    # What the portal holds for this connection, read once rather than once an API.
+    apis = {a.external_id: a for a in Api.objects.filter(connection=connection)}
+    deployments: dict[int, dict[str, GatewayDeployment]] = {}
+    for deployment in GatewayDeployment.objects.filter(api__connection=connection):
+        deployments.setdefault(deployment.api_id, {})[deployment.stage] = deployment
+    untouched: list[int] = []  # deployments of unchanged APIs: only last_seen_at moves
     seen: set[str] = set()
     for found in discovered:
         seen.add(found.external_id)
+        api = apis.get(found.external_id)
         try:
-            outcome = _sync_api(connection, adapter, found)
+            outcome = _sync_api(
+                connection,
+                adapter,
+                found,
+                api=api,
+                known=deployments.get(api.pk, {}) if api is not None else {},
+                untouched=untouched,
+            )
         except (GatewayError, ApplicationError) as exc:
             message = getattr(exc, "message", str(exc))
             run.errors.append({"where": found.name, "message": message})
@@ -157,6 +171,7 @@ def _sync(connection: GatewayConnection, adapter: GatewayAdapter, run: SyncRun) 
         else:
             run.unchanged += 1
     now = timezone.now()
+    GatewayDeployment.objects.filter(pk__in=untouched).update(last_seen_at=now)
     vanished = Api.objects.filter(connection=connection, missing_since__isnull=True).exclude(
         external_id__in=seen
     )
@@ -177,17 +192,41 @@ def _unique_slug(connection: GatewayConnection, name: str, external_id: str) -> 
     return slug
 
 
+def _unchanged(
+    api: Api,
+    found: DiscoveredApi,
+    stages: list[DiscoveredStage],
+    known: dict[str, GatewayDeployment],
+) -> bool:
+    """Whether the API is as the portal saw it: present, same name, same stages with the
+    same variables and custom-domain paths (their fingerprints matched already)."""
+    present = {name for name, deployment in known.items() if deployment.missing_since is None}
+    return (
+        api.missing_since is None
+        and api.name == found.name
+        and present == {stage.name for stage in stages}
+        and all(
+            known[stage.name].variables == stage.variables
+            and known[stage.name].base_paths == stage.base_paths
+            for stage in stages
+        )
+    )
+
+
 def _sync_api(
-    connection: GatewayConnection, adapter: GatewayAdapter, found: DiscoveredApi
+    connection: GatewayConnection,
+    adapter: GatewayAdapter,
+    found: DiscoveredApi,
+    *,
+    api: Api | None,
+    known: dict[str, GatewayDeployment],
+    untouched: list[int],
 ) -> _Outcome:
     outcome = _Outcome()
-    api = Api.objects.filter(connection=connection, external_id=found.external_id).first()
-    known = (
-        {d.stage: d for d in GatewayDeployment.objects.filter(api=api)} if api is not None else {}
-    )
+    stages = found.stages or [DiscoveredStage(name="default")]
     # Fetch (network) before opening the transaction that writes.
     fetched = {}
-    for stage in found.stages or [DiscoveredStage(name="default")]:
+    for stage in stages:
         previous = known.get(stage.name)
         if (
             previous is not None
@@ -207,6 +246,9 @@ def _sync_api(
                 problems=exc.problems,
             ) from exc
         fetched[stage.name] = (stage, spec, parsed)
+    if api is not None and not fetched and _unchanged(api, found, stages, known):
+        untouched.extend(known[stage.name].pk for stage in stages)
+        return outcome
     system = Actor.system()
     with transaction.atomic():
         if api is None:
@@ -230,7 +272,7 @@ def _sync_api(
             Api.objects.filter(pk=api.pk).update(missing_since=None, name=found.name)
             outcome.changed = api.missing_since is not None
         now = timezone.now()
-        for stage in found.stages or [DiscoveredStage(name="default")]:
+        for stage in stages:
             if stage.name not in fetched:
                 GatewayDeployment.objects.filter(api=api, stage=stage.name).update(
                     last_seen_at=now, variables=stage.variables, base_paths=stage.base_paths
@@ -298,15 +340,15 @@ def _sync_plans(connection: GatewayConnection, adapter: GatewayAdapter, run: Syn
         run.errors.append({"where": "usage plans", "message": exc.message})
         return
     apis = {a.external_id: a for a in Api.objects.filter(connection=connection)}
+    bound = {(p.api_id, p.gateway_plan_id): p for p in Plan.objects.filter(connection=connection)}
+    names = set(Plan.objects.filter(api__connection=connection).values_list("api_id", "name"))
     for found in plans:
         for api_external_id in dict.fromkeys(a for a, _ in found.api_stages):
             api = apis.get(api_external_id)
             if api is None:
                 continue
             observed = found.limits()
-            plan = Plan.objects.filter(
-                api=api, connection=connection, gateway_plan_id=found.external_id
-            ).first()
+            plan = bound.get((api.pk, found.external_id))
             if plan is not None:
                 # The portal owns a bound plan's limits; the gateway's are recorded, and a
                 # difference shows as drift.
@@ -314,9 +356,10 @@ def _sync_plans(connection: GatewayConnection, adapter: GatewayAdapter, run: Syn
                     Plan.objects.filter(pk=plan.pk).update(gateway_observed=observed)
                 continue
             name = found.name
-            if Plan.objects.filter(api=api, name=name).exists():
+            if (api.pk, name) in names:
                 name = f"{found.name} ({found.external_id})"[:100]
-            Plan.objects.create(
+            names.add((api.pk, name))
+            bound[(api.pk, found.external_id)] = Plan.objects.create(
                 api=api,
                 organisation=connection.organisation,
                 name=name,
@@ -338,20 +381,26 @@ def _sync_keys(connection: GatewayConnection, adapter: GatewayAdapter, run: Sync
     except GatewayError as exc:
         run.errors.append({"where": "API keys", "message": exc.message})
         return
+    existing = {k.external_id: k for k in GatewayKey.objects.filter(connection=connection)}
+    untouched = []
     for key in found:
+        fields = {
+            "name": key.name[:200],
+            "enabled": key.enabled,
+            "value_digest": key.value_digest,
+            "plan_ids": key.plan_ids,
+            "missing_since": None,
+        }
+        row = existing.get(key.external_id)
+        if row is not None and all(getattr(row, f) == v for f, v in fields.items()):
+            untouched.append(row.pk)
+            continue
         GatewayKey.objects.update_or_create(
             connection=connection,
             external_id=key.external_id,
-            defaults={
-                "organisation": connection.organisation,
-                "name": key.name[:200],
-                "enabled": key.enabled,
-                "value_digest": key.value_digest,
-                "plan_ids": key.plan_ids,
-                "last_seen_at": now,
-                "missing_since": None,
-            },
+            defaults={"organisation": connection.organisation, "last_seen_at": now, **fields},
         )
+    GatewayKey.objects.filter(pk__in=untouched).update(last_seen_at=now)
     GatewayKey.objects.filter(connection=connection, missing_since__isnull=True).exclude(
         external_id__in=[k.external_id for k in found]
     ).update(missing_since=now)

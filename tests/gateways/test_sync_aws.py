@@ -151,6 +151,7 @@ def test_sync_with_nothing_changed_makes_no_version_and_fewer_calls(estate, cast
     versions, plans, keys = ApiVersion.objects.count(), Plan.objects.count(), GatewayKey.objects
     keys = keys.count()
     first_seen = dict(GatewayDeployment.objects.values_list("pk", "last_seen_at"))
+    keys_seen = dict(GatewayKey.objects.values_list("pk", "last_seen_at"))
 
     rest_again = _sync(rest_connection)
     http_again = _sync(http_connection)
@@ -177,6 +178,7 @@ def test_sync_with_nothing_changed_makes_no_version_and_fewer_calls(estate, cast
         d.last_seen_at > first_seen[d.pk] and d.missing_since is None
         for d in GatewayDeployment.objects.all()
     )
+    assert all(k.last_seen_at > keys_seen[k.pk] for k in GatewayKey.objects.all())
     assert not Api.objects.filter(missing_since__isnull=False).exists()
 
 
@@ -300,3 +302,37 @@ def test_refused_spec_costs_only_its_api(aws, small_estate, cast, settings):
     small = Api.objects.get(external_id=small_id)
     assert small.missing_since is None
     assert small.versions.count() == 1
+
+
+def test_stage_domain_and_key_changes_without_a_deployment_are_picked_up(estate, cast):
+    connection = connect(cast, estate.url)
+    _sync(connection)
+    versions = ApiVersion.objects.count()
+    apigw, _ = clients(estate.url)
+    first, second = estate.rest_id(0), estate.rest_id(2)
+    apigw.update_stage(
+        restApiId=first,
+        stageName="prod",
+        patchOperations=[{"op": "replace", "path": "/variables/lambdaAlias", "value": "canary"}],
+    )
+    apigw.create_base_path_mapping(
+        domainName=DOMAIN, restApiId=second, stage="prod", basePath="second"
+    )
+    alpha_id, _ = estate.keys["alpha"]
+    apigw.update_api_key(
+        apiKey=alpha_id, patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
+    )
+    apigw.delete_usage_plan_key(usagePlanId=estate.plans["Free"], keyId=alpha_id)
+
+    run = _sync(connection)
+
+    assert (run.status, run.new, run.changed, run.unchanged) == (SyncRun.Status.SUCCEEDED, 0, 0, 30)
+    assert ApiVersion.objects.count() == versions
+    prod = GatewayDeployment.objects.get(api__external_id=first, stage="prod")
+    assert prod.variables == {"lambdaAlias": "canary"}
+    assert GatewayDeployment.objects.get(api__external_id=second, stage="prod").base_paths == [
+        f"https://{DOMAIN}/second"
+    ]
+    alpha = GatewayKey.objects.get(external_id=alpha_id)
+    assert (alpha.enabled, alpha.plan_ids) == (False, [])
+    assert GatewayKey.objects.get(name="beta").enabled is True
