@@ -73,6 +73,7 @@ def test_first_sync_brings_the_whole_estate(estate, cast):
         assert api.versions.count() == len(shape.stages)
         for stage, deployment in deployments.items():
             assert _operations(deployment.version) == shape.operations(), (shape.name, stage)
+            assert deployment.version.operations.count() == len(shape.operations())
             assert deployment.variables == shape.stages[stage]
             assert deployment.invoke_url == (
                 f"https://{api_id}.execute-api.eu-west-1.amazonaws.com/{stage}"
@@ -102,6 +103,7 @@ def test_first_sync_brings_the_whole_estate(estate, cast):
         api = Api.objects.get(connection=http_connection, external_id=api_id)
         assert (api.name, api.kind) == (shape.name, Api.Kind.HTTP)
         assert _operations(api.current_version) == shape.operations()
+        assert api.current_version.operations.count() == len(shape.operations())
         deployments = {d.stage: d for d in api.deployments.all()}
         assert {s: d.variables for s, d in deployments.items()} == shape.stages
         lambdas = {
