@@ -1,0 +1,269 @@
+"""Storing events and rolling them up, counting each event exactly once.
+
+PostgreSQL: the rows are COPYed into a session-temporary staging table, then one
+statement inserts them into the event table with ``ON CONFLICT DO NOTHING`` and,
+from what that insert RETURNs (the new rows only), adds to the hourly rollups.
+Nothing crosses the wire twice and a duplicate never reaches a rollup.
+
+SQLite (the demo): the new rows are found by key first, inserted, and rolled up
+in Python with the same arithmetic.
+
+Both run inside the caller's transaction, with the cursor move that belongs to
+the same page.
+"""
+
+import datetime
+from collections import defaultdict
+
+from django.db import connection
+
+from . import partitions
+from .histogram import BUCKETS, COLUMNS, bucket, sql_bucket
+
+EVENT_COLUMNS = (
+    "ts",
+    "source_id",
+    "event_id",
+    "organisation_id",
+    "api_id",
+    "api_version_id",
+    "application_id",
+    "credential_id",
+    "method",
+    "route",
+    "status",
+    "latency_ms",
+    "integration_ms",
+    "bytes",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "cost",
+    "source_ip",
+    "stage",
+)
+INVOCATION_COLUMNS = (
+    "ts",
+    "source_id",
+    "request_id",
+    "organisation_id",
+    "function",
+    "version",
+    "duration_ms",
+    "billed_ms",
+    "memory_mb",
+    "max_memory_mb",
+    "init_ms",
+)
+_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+USAGE_KEY = ("organisation_id", "hour", "api_id", "api_version_id", "application_id")
+USAGE_SUMS = ("calls", "c4xx", "c5xx", "latency_sum", "bytes", "tokens_in", "tokens_out", "cost")
+ROUTE_KEY = ("organisation_id", "hour", "api_id", "api_version_id", "method", "route", "status")
+
+
+def _months(rows, position: int = 0) -> set[datetime.date]:
+    return {datetime.date(row[position].year, row[position].month, 1) for row in rows}
+
+
+def insert_requests(rows: list[tuple]) -> int:
+    """Store request rows (tuples in EVENT_COLUMNS order, ``ts`` an aware datetime) and
+    add the new ones to the rollups. Returns how many were new."""
+    if not rows:
+        return 0
+    partitions.ensure(_months(rows))
+    if connection.vendor == "postgresql":
+        return _insert_requests_pg(rows)
+    return _insert_requests_plain(rows)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------
+
+_STAGE = "analytics_stage_requests"
+
+_USAGE_SQL = ", ".join(
+    [
+        "count(*)",
+        "count(*) FILTER (WHERE status BETWEEN 400 AND 499)",
+        "count(*) FILTER (WHERE status >= 500)",
+        "coalesce(sum(latency_ms), 0)",
+        "coalesce(sum(bytes), 0)",
+        "coalesce(sum(tokens_in), 0)",
+        "coalesce(sum(tokens_out), 0)",
+        "coalesce(sum(cost), 0)",
+        *(f"count(*) FILTER (WHERE b = {i})" for i in range(BUCKETS)),
+    ]
+)
+_USAGE_UPDATE = ", ".join(
+    f"{column} = analytics_usagerollup.{column} + EXCLUDED.{column}"
+    for column in (*USAGE_SUMS, *COLUMNS)
+)
+
+INSERT_AND_ROLL_UP = f"""
+WITH ins AS (
+    INSERT INTO analytics_requestevent ({", ".join(EVENT_COLUMNS)})
+    SELECT {", ".join(EVENT_COLUMNS)} FROM {_STAGE}
+    ON CONFLICT DO NOTHING
+    RETURNING organisation_id, date_trunc('hour', ts AT TIME ZONE 'UTC') AS hour, api_id,
+              api_version_id, application_id, method, route, status, latency_ms, bytes,
+              tokens_in, tokens_out, cost
+), usage AS (
+    INSERT INTO analytics_usagerollup (organisation_id, hour, api_id, api_version_id,
+        application_id, {", ".join(USAGE_SUMS)}, {", ".join(COLUMNS)})
+    SELECT organisation_id, hour AT TIME ZONE 'UTC', api_id, api_version_id, application_id,
+           {_USAGE_SQL}
+    FROM (SELECT *, {sql_bucket("latency_ms")} AS b FROM ins) AS bucketed
+    GROUP BY organisation_id, hour, api_id, api_version_id, application_id
+    ON CONFLICT (organisation_id, hour, api_id, api_version_id, application_id)
+    DO UPDATE SET {_USAGE_UPDATE}
+    RETURNING 1
+), routes AS (
+    INSERT INTO analytics_routerollup (organisation_id, hour, api_id, api_version_id, method,
+        route, status, calls, latency_sum)
+    SELECT organisation_id, hour AT TIME ZONE 'UTC', api_id, api_version_id, method, route,
+           status, count(*), coalesce(sum(latency_ms), 0)
+    FROM ins
+    GROUP BY organisation_id, hour, api_id, api_version_id, method, route, status
+    ON CONFLICT (organisation_id, hour, api_id, api_version_id, method, route, status)
+    DO UPDATE SET calls = analytics_routerollup.calls + EXCLUDED.calls,
+                  latency_sum = analytics_routerollup.latency_sum + EXCLUDED.latency_sum
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM usage), (SELECT count(*) FROM routes)
+"""
+
+
+def _insert_requests_pg(rows: list[tuple]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
+            f"(LIKE analytics_requestevent INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        # Rows left by an earlier page of this same transaction would count twice.
+        cursor.execute(f"TRUNCATE {_STAGE}")
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with raw.copy(f"COPY {_STAGE} ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(INSERT_AND_ROLL_UP)
+        inserted, _, _ = cursor.fetchone()
+    return inserted
+
+
+# --- SQLite and any other database ---------------------------------------------------
+
+
+def _db(value):
+    """A value as the database stores it: datetimes in the backend's own format."""
+    if isinstance(value, datetime.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _insert_requests_plain(rows: list[tuple]) -> int:
+    ts, source, event = _INDEX["ts"], _INDEX["source_id"], _INDEX["event_id"]
+    unique: dict[tuple, tuple] = {}
+    for row in rows:
+        unique.setdefault((_db(row[ts]), row[source], row[event]), row)
+    existing = set()
+    keys = list(unique)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 300):
+            chunk = keys[start : start + 300]
+            where = " OR ".join(["(ts = %s AND source_id = %s AND event_id = %s)"] * len(chunk))
+            cursor.execute(
+                f"SELECT ts, source_id, event_id FROM analytics_requestevent WHERE {where}",
+                [value for key in chunk for value in key],
+            )
+            existing.update(tuple(found) for found in cursor.fetchall())
+        new = [row for key, row in unique.items() if key not in existing]
+        cursor.executemany(
+            f"INSERT INTO analytics_requestevent ({', '.join(EVENT_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})",
+            [tuple(_db(v) for v in row) for row in new],
+        )
+    roll_up(new)
+    return len(new)
+
+
+def rollup_deltas(rows: list[tuple]) -> tuple[dict, dict]:
+    """The rollup increments of ``rows`` (new events only), in Python: the same
+    arithmetic as INSERT_AND_ROLL_UP. Returns (usage, routes) keyed like the tables."""
+    usage: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0.0, 0, 0, 0, 0.0] + [0] * BUCKETS)
+    routes: dict[tuple, list] = defaultdict(lambda: [0, 0.0])
+    i = _INDEX
+    for row in rows:
+        ts = row[i["ts"]].astimezone(datetime.UTC)
+        hour = ts.replace(minute=0, second=0, microsecond=0)
+        status = row[i["status"]] or 0
+        latency = row[i["latency_ms"]]
+        entry = usage[
+            (
+                row[i["organisation_id"]],
+                hour,
+                row[i["api_id"]],
+                row[i["api_version_id"]],
+                row[i["application_id"]],
+            )
+        ]
+        entry[0] += 1
+        entry[1] += 400 <= status <= 499
+        entry[2] += status >= 500
+        entry[3] += latency or 0.0
+        entry[4] += row[i["bytes"]] or 0
+        entry[5] += row[i["tokens_in"]] or 0
+        entry[6] += row[i["tokens_out"]] or 0
+        entry[7] += row[i["cost"]] or 0.0
+        entry[8 + bucket(latency)] += 1
+        route = routes[
+            (
+                row[i["organisation_id"]],
+                hour,
+                row[i["api_id"]],
+                row[i["api_version_id"]],
+                row[i["method"]],
+                row[i["route"]],
+                status,
+            )
+        ]
+        route[0] += 1
+        route[1] += latency or 0.0
+    return usage, routes
+
+
+def roll_up(rows: list[tuple]) -> None:
+    usage, routes = rollup_deltas(rows)
+    if not usage:
+        return
+    usage_columns = (*USAGE_KEY, *USAGE_SUMS, *COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO analytics_usagerollup ({', '.join(usage_columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(usage_columns))}) "
+            f"ON CONFLICT ({', '.join(USAGE_KEY)}) DO UPDATE SET {_USAGE_UPDATE}",
+            [tuple(_db(v) for v in (*key, *values)) for key, values in usage.items()],
+        )
+        cursor.executemany(
+            f"INSERT INTO analytics_routerollup ({', '.join(ROUTE_KEY)}, calls, latency_sum) "
+            f"VALUES ({', '.join(['%s'] * (len(ROUTE_KEY) + 2))}) "
+            f"ON CONFLICT ({', '.join(ROUTE_KEY)}) DO UPDATE SET "
+            "calls = analytics_routerollup.calls + EXCLUDED.calls, "
+            "latency_sum = analytics_routerollup.latency_sum + EXCLUDED.latency_sum",
+            [tuple(_db(v) for v in (*key, *values)) for key, values in routes.items()],
+        )
+
+
+# --- Lambda invocations ----------------------------------------------------------------
+
+
+def insert_invocations(rows: list[tuple]) -> int:
+    """Store invocation rows (INVOCATION_COLUMNS order); returns how many were new."""
+    if not rows:
+        return 0
+    partitions.ensure(_months(rows))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO analytics_functioninvocation ({', '.join(INVOCATION_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(INVOCATION_COLUMNS))}) ON CONFLICT DO NOTHING",
+            [tuple(_db(v) for v in row) for row in rows],
+        )
+        return max(cursor.rowcount, 0)
