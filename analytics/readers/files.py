@@ -1,0 +1,69 @@
+"""Files: plain or gzip (CloudWatch exports to S3 are gzip), read a page at a time
+so a gigabyte file costs a page of memory. The cursor is the number of lines
+already imported; a resumed import skips them."""
+
+import gzip
+import io
+from collections.abc import Iterator
+
+from django.conf import settings
+
+from ..models import LogUpload
+from ..parsers import LineContext
+from ..services.imports import Page
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_lines(stream) -> io.BufferedReader:
+    """A binary line reader over ``stream``, unzipping it if it is gzip."""
+    head = stream.read(2)
+    stream.seek(0)
+    if head == GZIP_MAGIC:
+        return io.BufferedReader(gzip.GzipFile(fileobj=stream))
+    return stream
+
+
+def pages_of(
+    stream,
+    *,
+    start_line: int = 0,
+    page_lines: int | None = None,
+    context: LineContext | None = None,
+) -> Iterator[tuple[int, list]]:
+    """(lines consumed so far, page) pairs: each page a list of (line, context)."""
+    page_lines = page_lines or settings.ANALYTICS_PAGE_LINES
+    context = context or LineContext()
+    reader = open_lines(stream)
+    number = 0
+    page: list = []
+    for line in reader:
+        number += 1
+        if number <= start_line:
+            continue
+        line = line.rstrip(b"\r\n")
+        if line:
+            page.append((line, context))
+        if number % page_lines == 0:
+            yield number, page
+            page = []
+    if page or number > start_line:
+        yield number, page
+
+
+def upload_pages(upload: LogUpload) -> Iterator[Page]:
+    """Pages of an uploaded file, each moving the upload's line cursor (compare-and-set)."""
+    with upload.file.open("rb") as stream:
+        done = upload.lines_done
+        for consumed, lines in pages_of(stream, start_line=done):
+            before = done
+
+            def commit(before=before, after=consumed) -> bool:
+                return bool(
+                    LogUpload.objects.filter(pk=upload.pk, lines_done=before).update(
+                        lines_done=after, state=LogUpload.State.IMPORTING
+                    )
+                )
+
+            yield Page(lines=lines, commit=commit)
+            done = consumed

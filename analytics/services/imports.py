@@ -1,0 +1,251 @@
+"""Importing logs: read a page, parse, resolve, store, roll up, move the cursor.
+
+Each page is one transaction: its new events, their rollup increments, the run's
+counters and the cursor move commit together or not at all. A crash anywhere
+re-reads the page next time and changes nothing twice (events are keyed, the
+rollups only ever see the rows the insert reported as new). One import runs per
+source at a time: a run claims the source with a conditional UPDATE.
+"""
+
+import datetime
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..models import ImportRun, LogSource, LogUpload
+from ..parsers import PARSERS, InvocationRecord, LineContext, ParseError, RequestRecord
+from ..parsers.base import NotARecord
+from ..resolve import Resolver
+from ..storage import insert_invocations, insert_requests
+
+logger = logging.getLogger(__name__)
+
+MAX_SAMPLES = 10
+SAMPLE_CHARS = 300
+
+
+class ImportFailed(Exception):
+    """The source cannot be read now (credentials, unreachable, gone); the message is safe."""
+
+
+class CursorMoved(Exception):
+    """Someone else moved this source's cursor: this run stops, changing nothing."""
+
+
+@dataclass
+class Page:
+    lines: list[tuple[bytes, LineContext]]
+    # Moves the cursor past this page, inside the page's transaction; False when the
+    # cursor is no longer where this page started.
+    commit: Callable[[], bool] = lambda: True
+    calls: int = 0
+
+
+@dataclass
+class PageResult:
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    samples: list = field(default_factory=list)
+
+
+def parser_for(source: LogSource):
+    if source.format == LogSource.Format.CUSTOM_JSON:
+        from ..parsers.custom_json import custom_json_parser
+
+        return custom_json_parser(source.config.get("mapping") or {})
+    return PARSERS[source.format]
+
+
+def _event_id(line: bytes) -> str:
+    return "h" + hashlib.blake2b(line, digest_size=12).hexdigest()
+
+
+def _ts(ts_ms: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ts_ms / 1000, tz=datetime.UTC)
+
+
+def build_rows(
+    source: LogSource,
+    lines: Iterable[tuple[bytes, LineContext]],
+    parser,
+    resolver: Resolver,
+    result: PageResult,
+) -> tuple[list[tuple], list[tuple]]:
+    """Parse and resolve ``lines`` into event and invocation rows; count what failed."""
+    requests, invocations = [], []
+    organisation_id, source_id = source.organisation_id, source.pk
+    for line, context in lines:
+        result.read += 1
+        try:
+            record = parser(line, context)
+        except NotARecord:
+            result.skipped += 1
+            continue
+        except ParseError as exc:
+            result.rejected += 1
+            if len(result.samples) < MAX_SAMPLES:
+                text = line[:SAMPLE_CHARS].decode("utf-8", "replace")
+                result.samples.append({"line": text, "error": str(exc)[:200]})
+            continue
+        if isinstance(record, RequestRecord):
+            target = resolver.target(record.gateway_api_id, record.stage, record.model)
+            application_id, credential_id = resolver.application(record.api_key_id, record.key_hash)
+            requests.append(
+                (
+                    _ts(record.ts_ms),
+                    source_id,
+                    (record.event_id or context.event_id or _event_id(line))[:128],
+                    organisation_id,
+                    target.api_id,
+                    target.api_version_id,
+                    application_id,
+                    credential_id,
+                    record.method[:12],
+                    (record.route or record.path)[:500],
+                    record.status,
+                    record.latency_ms,
+                    record.integration_ms,
+                    record.bytes,
+                    record.model[:200],
+                    record.tokens_in,
+                    record.tokens_out,
+                    record.cost,
+                    record.source_ip[:64],
+                    record.stage[:128],
+                )
+            )
+        elif isinstance(record, InvocationRecord):
+            invocations.append(
+                (
+                    _ts(record.ts_ms),
+                    source_id,
+                    (record.event_id or context.event_id or _event_id(line))[:64],
+                    organisation_id,
+                    record.function[:200],
+                    record.version[:64],
+                    record.duration_ms,
+                    record.billed_ms,
+                    record.memory_mb,
+                    record.max_memory_mb,
+                    record.init_ms,
+                )
+            )
+    return requests, invocations
+
+
+def import_page(
+    *, source: LogSource, run: ImportRun, page: Page, parser, resolver: Resolver
+) -> PageResult:
+    """One page in one transaction. Raises CursorMoved if another run got there first."""
+    result = PageResult()
+    requests, invocations = build_rows(source, page.lines, parser, resolver, result)
+    with transaction.atomic():
+        if not page.commit():
+            raise CursorMoved(source.pk)
+        result.imported = insert_requests(requests) + insert_invocations(invocations)
+        result.duplicates = len(requests) + len(invocations) - result.imported
+        samples = run.samples
+        if result.samples and len(samples) < MAX_SAMPLES:
+            samples = (samples + result.samples)[:MAX_SAMPLES]
+            run.samples = samples
+        ImportRun.objects.filter(pk=run.pk).update(
+            pages=F("pages") + 1,
+            read=F("read") + result.read,
+            imported=F("imported") + result.imported,
+            duplicates=F("duplicates") + result.duplicates,
+            rejected=F("rejected") + result.rejected,
+            skipped=F("skipped") + result.skipped,
+            calls=F("calls") + page.calls,
+            samples=samples,
+        )
+    return result
+
+
+def _claim(source: LogSource) -> bool:
+    now = timezone.now()
+    stale = now - timedelta(minutes=settings.ANALYTICS_IMPORT_STALE_MINUTES)
+    return bool(
+        LogSource.objects.filter(pk=source.pk)
+        .filter(Q(running_since__isnull=True) | Q(running_since__lt=stale))
+        .update(running_since=now)
+    )
+
+
+def import_source(
+    *,
+    source: LogSource,
+    pages: Callable[[LogSource], Iterator[Page]],
+    trigger: str = "schedule",
+    upload: LogUpload | None = None,
+    exclusive: bool = True,
+) -> ImportRun:
+    """Import every page ``pages(source)`` yields, one transaction each; returns the run.
+    ``exclusive`` runs claim the source (readers with a cursor); pushes need not."""
+    run = ImportRun.objects.create(
+        source=source, organisation=source.organisation, trigger=trigger, upload=upload
+    )
+    if exclusive and not _claim(source):
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.SKIPPED, finished_at=timezone.now()
+        )
+        run.refresh_from_db()
+        return run
+    status, error = ImportRun.Status.SUCCEEDED, ""
+    try:
+        parser = parser_for(source)
+        resolver = Resolver(source)
+        for page in pages(source):
+            import_page(source=source, run=run, page=page, parser=parser, resolver=resolver)
+    except CursorMoved:
+        status, error = ImportRun.Status.FAILED, "Another import moved this source's cursor."
+    except ImportFailed as exc:
+        status, error = ImportRun.Status.FAILED, str(exc)
+    except ValueError as exc:  # a source misconfigured, e.g. a bad custom mapping
+        status, error = ImportRun.Status.FAILED, str(exc)[:500]
+    finally:
+        if exclusive:
+            LogSource.objects.filter(pk=source.pk).update(running_since=None)
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=status, error=error, finished_at=timezone.now()
+        )
+    run.refresh_from_db()
+    logger.info(
+        "imported source %s: %s (read %s, new %s, duplicates %s, rejected %s)",
+        source.pk,
+        run.status,
+        run.read,
+        run.imported,
+        run.duplicates,
+        run.rejected,
+    )
+    return run
+
+
+def import_lines(
+    *, source: LogSource, lines: list[tuple[bytes, LineContext]], trigger: str = "push"
+) -> ImportRun:
+    """Import lines already in hand (a push batch, a test) as a single page."""
+    return import_source(
+        source=source, pages=lambda _: iter([Page(lines=lines)]), trigger=trigger, exclusive=False
+    )
+
+
+__all__ = [
+    "ImportFailed",
+    "Page",
+    "PageResult",
+    "ParseError",
+    "import_lines",
+    "import_page",
+    "import_source",
+]
