@@ -219,7 +219,7 @@ class GatewayOperation(models.Model):
 
 
 class Webhook(models.Model):
-    EVENTS = ("subscription.*", "credential.*", "lifecycle.*")
+    EVENTS = ("subscription.*", "credential.*", "lifecycle.*", "alert.*")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="webhooks"
