@@ -46,6 +46,8 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
     (State.APPROVED, "suspend"): Move(State.SUSPENDED, PROVIDER, needs_reason=True),
     (State.SUSPENDED, "resume"): Move(State.APPROVED, PROVIDER),
     (State.APPROVED, "revoke"): Move(State.REVOKED, PROVIDER, needs_reason=True),
+    # Ending a suspended subscription must not need a resume, which would enable its keys.
+    (State.SUSPENDED, "revoke"): Move(State.REVOKED, PROVIDER, needs_reason=True),
     # The consumer ends its own subscription; its keys stop working at once.
     (State.APPROVED, "unsubscribe"): Move(State.CANCELLED, CONSUMER),
     (State.SUSPENDED, "unsubscribe"): Move(State.CANCELLED, CONSUMER),
@@ -123,7 +125,8 @@ def subscription_request(
     pending = Subscription.objects.filter(
         application__team_id=application.team_id, state=State.PENDING
     ).count()
-    if pending >= settings.SUBSCRIPTION_PENDING_LIMIT:
+    # The cap keeps inboxes sane; an automatic plan's request waits in nobody's inbox.
+    if plan.approval == Plan.Approval.MANUAL and pending >= settings.SUBSCRIPTION_PENDING_LIMIT:
         raise Conflict(
             f"Your team has {pending} requests waiting; wait for decisions or cancel some "
             "before asking for more."
@@ -224,6 +227,8 @@ def _apply(subscription: Subscription, action: str, actor: Actor, *, reason: str
         subscription.decision_reason = reason[:2000]
     elif reason:
         subscription.decision_reason = reason[:2000]
+    if move.to not in Subscription.LIVE_STATES:
+        _drop_plan_change(subscription)
     subscription.save()
     if action == "approve":
         keys.credential_issue_on_approval(subscription=subscription, actor=actor)
@@ -248,6 +253,12 @@ def _apply(subscription: Subscription, action: str, actor: Actor, *, reason: str
     )
     notify_subscription(subscription, move.to, reason=reason)
     return subscription
+
+
+def _drop_plan_change(subscription: Subscription) -> None:
+    """An ended subscription has no plan change waiting (nor in anyone's inbox)."""
+    subscription.requested_plan = None
+    subscription.plan_change_requested_by = None
 
 
 def _each_key(subscription: Subscription, action: str) -> None:
@@ -371,7 +382,10 @@ def revoke_for_retired_api(*, api: Api, actor: Actor, reason: str) -> int:
             subscription.state = State.REVOKED
             keys.revoke_credentials(subscription=subscription, actor=actor)
         subscription.decision_reason = reason[:2000]
-        subscription.save(update_fields=["state", "decision_reason"])
+        _drop_plan_change(subscription)
+        subscription.save(
+            update_fields=["state", "decision_reason", "requested_plan", "plan_change_requested_by"]
+        )
         audit_record(
             actor=actor,
             organisation=api.organisation,
