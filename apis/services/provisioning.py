@@ -95,7 +95,9 @@ def retry_delay(attempt: int) -> float:
 def _take(operation_id: int) -> GatewayOperation | None:
     with transaction.atomic():
         operation = (
-            GatewayOperation.objects.select_for_update(skip_locked=True)
+            # Only the operation's row: a decision holding its subscription or key must not
+            # make the worker skip it (and leave it to the stale sweep minutes later).
+            GatewayOperation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("credential", "subscription__plan", "subscription__api", "connection")
             .filter(
                 pk=operation_id,

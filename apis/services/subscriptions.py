@@ -177,7 +177,7 @@ def subscription_act(
 
 def _apply(subscription: Subscription, action: str, actor: Actor, *, reason: str) -> Subscription:
     subscription = (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related(
             "api__organisation",
             "application__team",
@@ -192,9 +192,9 @@ def _apply(subscription: Subscription, action: str, actor: Actor, *, reason: str
     if move is None:
         if action not in ACTIONS:
             raise ValidationFailed("Unknown action.", fields={"action": [f"'{action}'?"]})
-        raise Conflict(
-            f"A {subscription.get_state_display().lower()} subscription cannot be {PAST[action]}."
-        )
+        state = subscription.get_state_display().lower()
+        article = "An" if state[0] in "aeiou" else "A"
+        raise Conflict(f"{article} {state} subscription cannot be {PAST[action]}.")
     allowed = (
         is_provider(actor=actor, api=subscription.api)
         if move.side == PROVIDER
@@ -273,7 +273,7 @@ def subscription_change_plan_request(
     """Ask for another plan; the current one keeps working until the change is decided.
     An automatic plan is switched to at once."""
     subscription = (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("api", "plan")
         .get(pk=subscription.pk)
     )
@@ -320,7 +320,7 @@ def subscription_change_plan_decide(
     *, subscription: Subscription, approve: bool, actor: Actor, reason: str = ""
 ) -> Subscription:
     subscription = (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("api", "plan")
         .get(pk=subscription.pk)
     )

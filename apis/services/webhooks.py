@@ -151,7 +151,9 @@ def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
 
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # Only the delivery's row: another delivery to the same webhook in flight must
+            # not make this one look taken (nothing would ever send it).
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook")
             .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
             .first()
