@@ -28,12 +28,7 @@ from tests.factories import (
 
 # The gateway tests' fixtures: a boto3 client on moto, connections, the fault proxy.
 from tests.gateways.conftest import proxy  # noqa: F401
-from tests.gateways.connection_fixtures import (  # noqa: F401
-    apigw,
-    aws_connection,
-    fast_gateway_failures,
-    make_connection,
-)
+from tests.gateways.connection_fixtures import *  # noqa: F403
 
 from .receiver import Receiver
 
@@ -191,3 +186,57 @@ def world(cast, hooks) -> World:
         world.hooks[slug] = webhook
         world.hook_secrets[slug] = secret
     return world
+
+
+@dataclass
+class AwsGateway:
+    """A REST API on moto with two usage plans, synced into Acme's catalogue."""
+
+    client: object
+    connection: object
+    api: Api
+    gold: Plan
+    silver: Plan
+    rest_api_id: str
+
+    def keys(self, **params) -> list[dict]:
+        return self.client.get_api_keys(includeValues=True, **params)["items"]
+
+    def plan_key_ids(self, plan: Plan) -> list[str]:
+        items = self.client.get_usage_plan_keys(usagePlanId=plan.gateway_plan_id)["items"]
+        return sorted(item["id"] for item in items)
+
+
+@pytest.fixture
+def aws_gateway(aws, apigw, world, make_connection):
+    """Build the gateway API and sync it; ``endpoint`` may put a proxy in front of moto."""
+    from apis.models import SyncRun
+    from apis.services.sync import sync_connection
+    from tests.gateways.moto_apis import create_rest_api
+
+    def build(endpoint: str | None = None) -> AwsGateway:
+        rest_api_id = create_rest_api(apigw, "orders")
+        for name, rate in (("gold", 50), ("silver", 10)):
+            apigw.create_usage_plan(
+                name=name,
+                apiStages=[{"apiId": rest_api_id, "stage": "prod"}],
+                throttle={"rateLimit": rate, "burstLimit": rate * 2},
+            )
+        connection = make_connection(
+            config={"region": "eu-west-1", "endpoint_url": endpoint or aws.url},
+            visibility=Api.Visibility.PUBLIC,
+            publish_on_sync=True,
+        )
+        run = sync_connection(connection=connection, trigger=SyncRun.Trigger.COMMAND)
+        assert run.status == SyncRun.Status.SUCCEEDED, run.errors
+        api = Api.objects.get(connection=connection, external_id=rest_api_id)
+        return AwsGateway(
+            client=apigw,
+            connection=connection,
+            api=api,
+            gold=Plan.objects.get(api=api, name="gold"),
+            silver=Plan.objects.get(api=api, name="silver"),
+            rest_api_id=rest_api_id,
+        )
+
+    return build
