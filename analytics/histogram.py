@@ -40,8 +40,10 @@ def percentile(counts: list[int], q: float) -> float | None:
 
 
 def sql_bucket(column: str) -> str:
-    """The same bucket as ``bucket()``, as a PostgreSQL expression over ``column``."""
+    """The same bucket as ``bucket()``, as a PostgreSQL expression over ``column``:
+    the double-precision log10 that Python's math.log10 is too (a numeric LOG would
+    cost a hundred times more and could round the other way at a bucket's edge)."""
     return (
         f"LEAST({BUCKETS - 1}, CASE WHEN {column} IS NULL OR {column} <= 1 THEN 0 "
-        f"ELSE FLOOR({PER_DECADE} * LOG({column}::numeric))::int END)"
+        f"ELSE FLOOR({PER_DECADE} * LOG({column}::float8))::int END)"
     )

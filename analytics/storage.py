@@ -105,14 +105,16 @@ WITH ins AS (
     ON CONFLICT DO NOTHING
     RETURNING organisation_id, date_trunc('hour', ts AT TIME ZONE 'UTC') AS hour, api_id,
               api_version_id, application_id, method, route, status, latency_ms, bytes,
-              tokens_in, tokens_out, cost
+              tokens_in, tokens_out, cost, {sql_bucket("latency_ms")} AS b
 ), usage AS (
     INSERT INTO analytics_usagerollup (organisation_id, hour, api_id, api_version_id,
         application_id, {", ".join(USAGE_SUMS)}, {", ".join(COLUMNS)})
     SELECT organisation_id, hour AT TIME ZONE 'UTC', api_id, api_version_id, application_id,
            {_USAGE_SQL}
-    FROM (SELECT *, {sql_bucket("latency_ms")} AS b FROM ins) AS bucketed
+    FROM ins
     GROUP BY organisation_id, hour, api_id, api_version_id, application_id
+    -- Rows locked in key order: two imports touching the same hours cannot deadlock.
+    ORDER BY organisation_id, hour, api_id, api_version_id, application_id
     ON CONFLICT (organisation_id, hour, api_id, api_version_id, application_id)
     DO UPDATE SET {_USAGE_UPDATE}
     RETURNING 1
@@ -123,6 +125,7 @@ WITH ins AS (
            status, count(*), coalesce(sum(latency_ms), 0)
     FROM ins
     GROUP BY organisation_id, hour, api_id, api_version_id, method, route, status
+    ORDER BY organisation_id, hour, api_id, api_version_id, method, route, status
     ON CONFLICT (organisation_id, hour, api_id, api_version_id, method, route, status)
     DO UPDATE SET calls = analytics_routerollup.calls + EXCLUDED.calls,
                   latency_sum = analytics_routerollup.latency_sum + EXCLUDED.latency_sum

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from analytics.views_push import ingest
+
 from . import notifications, views
 
 # The admin signs in through allauth: same rate limits, same MFA.
@@ -19,6 +21,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("ingest/<str:lookup>/", ingest, name="analytics_ingest"),
     path("notifications/", notifications.notification_index, name="notifications"),
     path("notifications/read/", notifications.notification_read, name="notifications_read_all"),
     path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
@@ -30,4 +33,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("tenants.urls")),
     path("", include("apis.urls")),
+    path("", include("analytics.urls")),
 ]

@@ -353,6 +353,33 @@ class Samples:
             )
         return build(self)
 
+    @cached_property
+    def usage(self):
+        """Hourly usage of A's API by A's application, an hour and ten days ago, and an
+        invocation of A's Lambda function."""
+        import datetime
+
+        from analytics.histogram import COLUMNS
+        from analytics.models import UsageRollup
+        from analytics.storage import insert_invocations
+
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        for hours_ago in (1, 240):
+            UsageRollup.objects.create(
+                organisation=self.org,
+                hour=hour - datetime.timedelta(hours=hours_ago),
+                api_id=self.api_version.api_id,
+                api_version_id=self.api_version.pk,
+                application_id=self.application.pk,
+                calls=10,
+                c4xx=1,
+                latency_sum=500.0,
+                **{COLUMNS[20]: 10},
+            )
+        insert_invocations(
+            [(hour, 0, "acme-1", self.org.pk, "acme-ledger-fn", "", 5.0, 6.0, 512, 90, 120.0)]
+        )
+
     def create_all(self) -> None:
         """A's objects that lists and searches could show; the pages whose URLs name no
         object are probed with all of them in place."""
@@ -548,6 +575,10 @@ def owned_api(s: Samples) -> dict[str, Any]:
     return {"org": s.org.slug, "api": s.api_version.api.slug}
 
 
+def _usage(s: Samples):
+    return s.usage
+
+
 def connection(s: Samples) -> dict[str, Any]:
     return {"org": s.org.slug, "pk": s.connection.pk}
 
@@ -658,6 +689,14 @@ REGISTRY: dict[str, Entry] = {
     "apis:inbox": organisation(org),
     "apis:subscription": organisation(lambda s: {**org(s), "pk": s.subscription.pk}),
     "apis:application": organisation(lambda s: {**org(s), "pk": s.application.pk}),
+    # --- usage dashboards: HTML
+    "analytics:overview": organisation(org, setup=_usage),
+    "analytics:api": organisation(owned_api, setup=_usage),
+    "analytics:application": organisation(
+        lambda s: {**org(s), "pk": s.application.pk}, setup=_usage
+    ),
+    "analytics:ai": organisation(org, setup=_usage),
+    "analytics:lambda": organisation(org, setup=_usage),
     # --- REST API
     "api:connection-list": organisation(org, write_role=ADMIN),
     "api:connection-detail": organisation(connection, write_role=ADMIN),

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SAMPLES = 10
 SAMPLE_CHARS = 300
+MAX_AHEAD_MS = 86_400_000  # clocks differ, but not by a day
 
 
 class ImportFailed(Exception):
@@ -84,10 +85,20 @@ def build_rows(
     """Parse and resolve ``lines`` into event and invocation rows; count what failed."""
     requests, invocations = [], []
     organisation_id, source_id = source.organisation_id, source.pk
+    # Each month an event falls in costs a partition: times far off are refused, or
+    # one batch of made-up dates could create thousands of them.
+    now_ms = int(timezone.now().timestamp() * 1000)
+    earliest = now_ms - settings.ANALYTICS_MAX_EVENT_AGE_DAYS * 86_400_000
+    latest = now_ms + MAX_AHEAD_MS
     for line, context in lines:
         result.read += 1
         try:
             record = parser(line, context)
+            if not earliest <= record.ts_ms <= latest:
+                raise ParseError(
+                    f"time out of range: more than {settings.ANALYTICS_MAX_EVENT_AGE_DAYS} "
+                    "days ago or a day ahead"
+                )
         except NotARecord:
             result.skipped += 1
             continue
@@ -212,6 +223,11 @@ def import_source(
         status, error = ImportRun.Status.FAILED, str(exc)
     except ValueError as exc:  # a source misconfigured, e.g. a bad custom mapping
         status, error = ImportRun.Status.FAILED, str(exc)[:500]
+    except BaseException:
+        # Anything else (the database, a bug) fails the run too, and is raised for the
+        # task's own handling; the page it hit was rolled back.
+        status, error = ImportRun.Status.FAILED, "The import stopped on an unexpected error."
+        raise
     finally:
         if exclusive:
             LogSource.objects.filter(pk=source.pk).update(running_since=None)
