@@ -109,15 +109,22 @@ def _take(operation_id: int) -> GatewayOperation | None:
             return None
         if operation.not_before and operation.not_before > timezone.now():
             return None
-        earlier = GatewayOperation.objects.filter(
-            credential=operation.credential,
-            state__in=[
-                GatewayOperation.State.PENDING,
-                GatewayOperation.State.RUNNING,
-                GatewayOperation.State.FAILED,
-            ],
-            pk__lt=operation.pk,
-        ).exists()
+        # Earlier operations on the key go first, except those scheduled for later (the
+        # revoke at the end of a rotation's grace): a suspension or revocation made
+        # meanwhile must reach the gateway now, not when the grace period is over.
+        earlier = (
+            GatewayOperation.objects.filter(
+                credential=operation.credential,
+                state__in=[
+                    GatewayOperation.State.PENDING,
+                    GatewayOperation.State.RUNNING,
+                    GatewayOperation.State.FAILED,
+                ],
+                pk__lt=operation.pk,
+            )
+            .exclude(state=GatewayOperation.State.PENDING, not_before__gt=timezone.now())
+            .exists()
+        )
         if earlier:
             raise OperationDeferred(operation_id)
         operation.state = GatewayOperation.State.RUNNING
