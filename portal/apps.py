@@ -13,6 +13,9 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from .observability import install_secret_redaction
+
+        install_secret_redaction()
         post_migrate.connect(
             _install_periodic_tasks, sender=self, dispatch_uid="portal.install_periodic_tasks"
         )

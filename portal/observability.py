@@ -4,6 +4,7 @@ Every request gets an id (taken from a well-formed ``X-Request-ID`` header or
 made here). It is returned in the response header, stamped on every log line
 and on audit events, and travels in the headers of the Celery tasks the
 request enqueues, so a task's log lines carry the id of the request behind it.
+Secrets the portal issued are cut out of every log record as it is made.
 """
 
 import contextvars
@@ -14,6 +15,8 @@ import re
 import uuid
 
 from celery import signals
+
+from tenants.keys import redact
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -69,6 +72,34 @@ def _record_request_id(record: logging.LogRecord) -> str | None:
     return _request_id.get() or None
 
 
+def install_secret_redaction() -> None:
+    """Cut the portal's secrets out of every log record as it is made, whichever library
+    logs it and at whatever level (botocore at DEBUG logs request bodies, key values
+    included), so that no handler, formatter or test capture ever sees one."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacts_secrets", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format is the handler's to report, as usual
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info:
+            # Formatters print a cached exc_text as it is: cache the redacted one.
+            text = logging.Formatter().formatException(record.exc_info)
+            if redact(text) != text:
+                record.exc_text = redact(text)
+        return record
+
+    factory.redacts_secrets = True
+    logging.setLogRecordFactory(factory)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, extras."""
 
@@ -86,7 +117,7 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 payload[key] = value
         if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+            payload["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(payload, default=str)
 
 

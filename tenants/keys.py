@@ -86,6 +86,23 @@ def parse(prefix: str, text: str, *, separator: str = "_") -> PresentedSecret:
     return PresentedSecret(lookup_id=match.group(1), digest=digest(text))
 
 
+# A secret is one unbroken run of these characters, at least this long.
+_RUN = re.compile(rf"[0-9A-Za-z_-]{{{LOOKUP_LENGTH + SECRET_LENGTH + CHECKSUM_LENGTH},}}")
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret this portal issued cut after its lookup id. A run of
+    characters counts only if its checksum holds, so digests and ids are left alone."""
+
+    def cut(match: re.Match) -> str:
+        run = match.group(0)
+        if not hmac.compare_digest(_checksum(run[:-CHECKSUM_LENGTH]), run[-CHECKSUM_LENGTH:]):
+            return run
+        return run[: -(SECRET_LENGTH + CHECKSUM_LENGTH)] + "…"
+
+    return _RUN.sub(cut, text)
+
+
 def matches(stored_digest: str, presented: PresentedSecret) -> bool:
     return hmac.compare_digest(stored_digest, presented.digest)
 
