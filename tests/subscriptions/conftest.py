@@ -199,7 +199,7 @@ class AwsGateway:
     silver: Plan
     rest_api_id: str
 
-    def keys(self, **params) -> list[dict]:
+    def api_keys(self, **params) -> list[dict]:
         return self.client.get_api_keys(includeValues=True, **params)["items"]
 
     def plan_key_ids(self, plan: Plan) -> list[str]:

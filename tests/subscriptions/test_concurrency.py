@@ -75,7 +75,7 @@ def test_two_maintainers_approving_at_once_make_one_approval(world, aws_gateway)
     assert [(o.action, o.state) for o in operations] == [("provision", "succeeded")]
     # The operation ran after the winner's commit: one key on the gateway, on its plan.
     assert subscription.gateway_state == Subscription.GatewayState.ACTIVE
-    [key] = gateway.keys()
+    [key] = gateway.api_keys()
     assert gateway.plan_key_ids(gateway.gold) == [key["id"]]
 
 
