@@ -145,7 +145,12 @@ class _AwsAdapter(GatewayAdapter):
     def _call(self, method, **params):
         try:
             return method(**params)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except botocore.exceptions.ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            raise GatewayError(
+                _error_message(exc), retryable=_retryable(exc), status=status
+            ) from exc
+        except botocore.exceptions.BotoCoreError as exc:
             raise GatewayError(_error_message(exc), retryable=_retryable(exc)) from exc
 
     def _pages(self, method, key: str, token_in: str, token_out: str, **params):
@@ -305,8 +310,10 @@ class AwsRestAdapter(_AwsAdapter):
             return None
         if any(_GREEDY.search(path) for path in paths):
             document["paths"] = {openapi_path(path): item for path, item in paths.items()}
-            return json.dumps(document).encode()
-        return body
+        # Where a stage runs belongs to its deployment, not to the spec: without the
+        # stage's server, stages serving the same API share one version.
+        document.pop("servers", None)
+        return json.dumps(document).encode()
 
     def list_plans(self) -> list[DiscoveredPlan]:
         plans = []
@@ -369,45 +376,32 @@ class AwsRestAdapter(_AwsAdapter):
         budget: float | None = None,
         key_id: str = "",
     ) -> ProvisionedKey:
-        """Create (or find, by name) the key with the portal's value and attach it to the
-        usage plans. Safe to repeat: a key of that name is reused, not duplicated."""
-        if not key_id:
-            existing = [
-                k
-                for k in self._pages(
-                    self.client.get_api_keys,
-                    "items",
-                    "position",
-                    "position",
-                    nameQuery=name,
-                    limit=500,
-                )
-                if k.get("name") == name
-            ]
-            if existing:
-                key_id = existing[0]["id"]
-            else:
+        """Create the key with the portal's value and make ``plan_ids`` its usage plans (and
+        no others: AWS refuses a key on two plans of one stage, so a plan change moves it).
+        A new key costs two calls, create and attach. Safe to repeat: when AWS already holds
+        the value (an earlier attempt whose answer was lost), the key is found by its name
+        instead of made twice."""
+        current: set[str] = set()
+        if key_id:
+            current = self._plans_of(key_id)
+        else:
+            try:
                 key_id = self._call(
                     self.client.create_api_key, name=name, value=value, enabled=True
                 )["id"]
-        attached = (
-            {
-                k["id"]
-                for plan_id in plan_ids
-                for k in self._pages(
-                    self.client.get_usage_plan_keys,
-                    "items",
-                    "position",
-                    "position",
-                    usagePlanId=plan_id,
-                    limit=500,
-                )
-            }
-            if plan_ids
-            else set()
-        )
+            except GatewayError as exc:
+                if exc.status != 409:
+                    raise
+                key_id = self._key_named(name)
+                current = self._plans_of(key_id)
+        for plan_id in sorted(current - set(plan_ids)):
+            try:
+                self._call(self.client.delete_usage_plan_key, usagePlanId=plan_id, keyId=key_id)
+            except GatewayError as exc:
+                if exc.status != 404:
+                    raise
         for plan_id in plan_ids:
-            if key_id in attached:
+            if plan_id in current:
                 continue
             try:
                 self._call(
@@ -417,9 +411,30 @@ class AwsRestAdapter(_AwsAdapter):
                     keyType="API_KEY",
                 )
             except GatewayError as exc:
-                if "Conflict" not in exc.message:
+                if exc.status != 409:  # attached already
                     raise
         return ProvisionedKey(external_id=key_id, enabled=True)
+
+    def _key_named(self, name: str) -> str:
+        for key in self._pages(
+            self.client.get_api_keys, "items", "position", "position", nameQuery=name, limit=500
+        ):
+            if key.get("name") == name:
+                return key["id"]
+        raise GatewayError(f"AWS holds this key's value, but no key named {name}.")
+
+    def _plans_of(self, key_id: str) -> set[str]:
+        return {
+            plan["id"]
+            for plan in self._pages(
+                self.client.get_usage_plans,
+                "items",
+                "position",
+                "position",
+                keyId=key_id,
+                limit=500,
+            )
+        }
 
     def set_key_enabled(self, *, key_id: str, enabled: bool) -> None:
         self._call(
@@ -518,7 +533,7 @@ def spec_from_resources(api: DiscoveredApi, stage: DiscoveredStage, resources: l
             "version": api.version or stage.deployment_id or "1",
             "description": api.description,
         },
-        "servers": [{"url": stage.invoke_url}] if stage.invoke_url else [],
+        # No servers: the stage's URL lives on its deployment (see _export).
         "paths": paths,
     }
     if needs_key:
@@ -639,7 +654,7 @@ class AwsHttpAdapter(_AwsAdapter):
                 "version": api.version or "1",
                 "description": api.description,
             },
-            "servers": [{"url": stage.invoke_url}] if stage.invoke_url else [],
+            # No servers: the stage's URL lives on its deployment (see _export).
             "paths": paths,
         }
         return FetchedSpec(

@@ -42,6 +42,7 @@ from .lifecycle import version_transition
 logger = logging.getLogger(__name__)
 
 MAX_ERRORS_KEPT = 50
+UNDEPLOYED = ""
 
 
 @dataclass
@@ -223,7 +224,8 @@ def _sync_api(
     untouched: list[int],
 ) -> _Outcome:
     outcome = _Outcome()
-    stages = found.stages or [DiscoveredStage(name="default")]
+    # An API deployed to no stage still has a spec (a version) but no deployment.
+    stages = found.stages or [DiscoveredStage(name=UNDEPLOYED)]
     # Fetch (network) before opening the transaction that writes.
     fetched = {}
     for stage in stages:
@@ -242,7 +244,8 @@ def _sync_api(
             first = exc.problems[0] if exc.problems else None
             where = f" First: {first['message']} at {first['pointer'] or '/'}." if first else ""
             raise SpecError(
-                f"The spec of stage {stage.name} was refused: {exc.message}{where}",
+                f"The spec{f' of stage {stage.name}' if stage.name else ''} was refused: "
+                f"{exc.message}{where}",
                 problems=exc.problems,
             ) from exc
         fetched[stage.name] = (stage, spec, parsed)
@@ -297,6 +300,8 @@ def _sync_api(
                         reason="Published by gateway sync.",
                     )
                 outcome.changed = True
+            if stage.name == UNDEPLOYED:
+                continue
             GatewayDeployment.objects.update_or_create(
                 api=api,
                 stage=stage.name,
@@ -314,7 +319,7 @@ def _sync_api(
                     "missing_since": None,
                 },
             )
-        stages = [s.name for s in found.stages] or ["default"]
+        stages = [s.name for s in found.stages]
         GatewayDeployment.objects.filter(api=api, missing_since__isnull=True).exclude(
             stage__in=stages
         ).update(missing_since=now)

@@ -87,9 +87,10 @@ def test_two_syncs_started_together_run_once(aws, proxy, cast, transactional_db)
     assert sorted(SyncRun.objects.values_list("status", flat=True)) == ["skipped", "succeeded"]
     connection.refresh_from_db()
     assert (connection.running_since, connection.last_run_id) == (None, second.pk)
-    # Nothing twice: one row per API, stage (a spec each), plan and key.
+    # Nothing twice: one row per API, version (stages share their API's spec), stage,
+    # plan and key.
     stages = sum(len(shape.stages) for shape, _ in estate.rest)
-    assert _rows() == (4, stages, stages, 4, 1)
+    assert _rows() == (4, 4, stages, 4, 1)
     assert (
         Api.objects.values("external_id").distinct().count()
         == Api.objects.filter(connection=connection).count()
