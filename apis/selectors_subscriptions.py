@@ -10,9 +10,11 @@ from tenants.models import Organisation, TeamMembership, User
 from tenants.roles import OrgRole, TeamRole
 
 from .models import (
+    Api,
     Application,
     Credential,
     GatewayOperation,
+    Plan,
     Subscription,
     Webhook,
     WebhookDelivery,
@@ -24,6 +26,16 @@ def _one(queryset: QuerySet, **lookup):
     if found is None:
         raise Http404("Not found.")
     return found
+
+
+def plan_list(*, api: Api, include_closed: bool = False) -> QuerySet[Plan]:
+    """Plans of an API the caller already sees; closed ones only for its owners."""
+    plans = Plan.objects.filter(api=api)
+    return plans if include_closed else plans.filter(is_active=True)
+
+
+def plan_get(*, api: Api, pk: int, include_closed: bool = False) -> Plan:
+    return _one(plan_list(api=api, include_closed=include_closed), pk=pk)
 
 
 def application_list(*, organisation: Organisation) -> QuerySet[Application]:

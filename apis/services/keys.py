@@ -76,6 +76,7 @@ def credential_issue_on_approval(*, subscription: Subscription, actor: Actor) ->
 @transaction.atomic
 def credential_reveal(*, credential: Credential, actor: Actor) -> str:
     """The key's value, once: the sealed copy is wiped as it is returned."""
+    ensure_actor_may_hold_keys(actor=actor, subscription=credential.subscription)
     credential = Credential.objects.select_for_update().get(pk=credential.pk)
     if not credential.sealed_reveal:
         raise Conflict("This key was shown once already; rotate it to get a new one.")
@@ -101,6 +102,7 @@ def _require_live(subscription: Subscription) -> None:
 @transaction.atomic
 def credential_rotate(*, credential: Credential, actor: Actor) -> tuple[Credential, str]:
     """Issue a new key; the old one keeps working for the plan's grace period."""
+    ensure_actor_may_hold_keys(actor=actor, subscription=credential.subscription)
     credential = (
         Credential.objects.select_for_update()
         .select_related("subscription__plan", "subscription__application")
@@ -163,6 +165,7 @@ def revoke_credentials(*, subscription: Subscription, actor: Actor) -> int:
 
 @transaction.atomic
 def credential_revoke(*, credential: Credential, actor: Actor) -> Credential:
+    ensure_actor_may_hold_keys(actor=actor, subscription=credential.subscription)
     credential = (
         Credential.objects.select_for_update().select_related("subscription").get(pk=credential.pk)
     )
@@ -194,6 +197,7 @@ def credential_revoke(*, credential: Credential, actor: Actor) -> Credential:
 @transaction.atomic
 def credential_issue(*, subscription: Subscription, actor: Actor) -> tuple[Credential, str]:
     """A new key for an approved subscription that has none in force (shown now, once)."""
+    ensure_actor_may_hold_keys(actor=actor, subscription=subscription)
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     _require_live(subscription)
     if subscription.credentials.filter(revoked_at__isnull=True, replaced_at__isnull=True).exists():

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tenants.actors import Actor
-from tenants.errors import Conflict
+from tenants.errors import Conflict, NotAllowed
 from tenants.sealing import seal, unseal
 from tenants.services.audit import audit_record
 
@@ -235,7 +235,11 @@ def _record_failure(operation: GatewayOperation, message: str, *, final: bool) -
 
 @transaction.atomic
 def operation_retry(*, operation: GatewayOperation, actor: Actor) -> GatewayOperation:
-    """Put a failed operation back in the queue."""
+    """Put a failed operation back in the queue (the API's maintainers and admins)."""
+    from .subscriptions import is_provider
+
+    if not is_provider(actor=actor, api=operation.subscription.api):
+        raise NotAllowed("Only maintainers of the API's team and its admins retry its keys.")
     operation = GatewayOperation.objects.select_for_update().get(pk=operation.pk)
     if operation.state != GatewayOperation.State.FAILED:
         raise Conflict("Only failed operations can be retried.")

@@ -19,14 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants.actors import Actor
-from tenants.errors import ValidationFailed
+from tenants.errors import Conflict, ValidationFailed
 from tenants.models import Organisation
 from tenants.sealing import seal
 from tenants.services.audit import audit_record
 from tenants.services.organisations import require_org_admin
 
 from ..models import Webhook, WebhookDelivery
-from ..specs.fetch import FetchError, _addresses, _check_public
+from ..specs.fetch import FetchError, _addresses, _check_addresses
+from .events import _deliver_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,31 @@ def webhook_delete(*, webhook: Webhook, actor: Actor) -> None:
     webhook.delete()
 
 
+@transaction.atomic
+def delivery_redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
+    """Queue a failed delivery again, same payload and id, with a fresh set of attempts."""
+    require_org_admin(actor=actor, organisation=delivery.organisation)
+    delivery = (
+        WebhookDelivery.objects.select_for_update().select_related("webhook").get(pk=delivery.pk)
+    )
+    if delivery.state != WebhookDelivery.State.FAILED:
+        raise Conflict("Only failed deliveries can be sent again.")
+    if not delivery.webhook.is_active:
+        raise Conflict("This webhook is switched off; switch it on before sending again.")
+    delivery.state = WebhookDelivery.State.PENDING
+    delivery.attempts = 0
+    delivery.save(update_fields=["state", "attempts"])
+    audit_record(
+        actor=actor,
+        organisation=delivery.organisation,
+        action="webhook.redelivered",
+        target=delivery.webhook,
+        after={"delivery": delivery.pk, "event": delivery.event},
+    )
+    _deliver_after_commit([delivery.pk])
+    return delivery
+
+
 def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
     """Make one attempt; raise DeliveryFailed when another attempt should follow."""
     import requests
@@ -167,11 +193,16 @@ def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
     timestamp = int(time.time())
     error, status = "", None
     try:
-        if not settings.WEBHOOK_ALLOW_PRIVATE:
-            from urllib.parse import urlsplit
+        from urllib.parse import urlsplit
 
-            host = urlsplit(webhook.url).hostname or ""
-            _check_public(host, _addresses(host, 443))
+        parts = urlsplit(webhook.url)
+        host = parts.hostname or ""
+        # Metadata and other reserved addresses are refused even when private ones are not.
+        _check_addresses(
+            host,
+            _addresses(host, parts.port or 443),
+            allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
+        )
         response = requests.post(
             webhook.url,
             data=body,
