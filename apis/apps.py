@@ -6,5 +6,5 @@ class ApisConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Gateway models have their own admin module, registered beside apis.admin.
-        from . import admin_gateways  # noqa: F401
+        # Gateway and subscription models have admin modules of their own, beside apis.admin.
+        from . import admin_gateways, admin_subscriptions  # noqa: F401

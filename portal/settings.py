@@ -257,6 +257,13 @@ SPECTACULAR_SETTINGS = {
         "ApiKindEnum": "apis.models.Api.Kind",
         "ApiVersionStateEnum": "apis.models.ApiVersion.State",
         "GatewayConnectionKindEnum": "apis.models.GatewayConnection.Kind",
+        "PlanApprovalEnum": "apis.models.Plan.Approval",
+        "PlanPeriodEnum": "apis.models.Plan.Period",
+        "SubscriptionStateEnum": "apis.models.Subscription.State",
+        "SubscriptionGatewayStateEnum": "apis.models.Subscription.GatewayState",
+        "GatewayOperationActionEnum": "apis.models.GatewayOperation.Action",
+        "GatewayOperationStateEnum": "apis.models.GatewayOperation.State",
+        "WebhookDeliveryStateEnum": "apis.models.WebhookDelivery.State",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -20,7 +20,13 @@ from .models import (
     TeamMembership,
     User,
 )
-from .permissions import IsOrgAdmin, IsOrgAdminOrReadOnly, IsOrgMember, TokenScopePermission
+from .permissions import (
+    IsOrgAdmin,
+    IsOrgAdminOrReadOnly,
+    IsOrgMember,
+    TokenScopePermission,
+    UnrestrictedToken,
+)
 from .roles import OrgRole, TeamRole
 from .scoping import OrganisationScopedMixin
 from .services import invitations, organisations, tokens
@@ -588,6 +594,7 @@ class InvitationViewSet(
 @extend_schema(tags=["invitations"])
 class InvitationAcceptViewSet(viewsets.GenericViewSet):
     serializer_class = InvitationAcceptSerializer
+    permission_classes = [IsAuthenticated, TokenScopePermission, UnrestrictedToken]
 
     @extend_schema(
         summary="Accept an invitation with the token from its e-mail",
@@ -619,6 +626,7 @@ class AccessTokenViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = AccessTokenSerializer
+    permission_classes = [IsAuthenticated, TokenScopePermission, UnrestrictedToken]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

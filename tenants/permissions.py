@@ -44,3 +44,16 @@ class IsOrgAdmin(_OrgRolePermission):
     read_role = OrgRole.ADMIN
     write_role = OrgRole.ADMIN
     message = "Only organisation owners and admins may see or change this."
+
+
+class UnrestrictedToken(BasePermission):
+    """Account-wide actions (managing tokens, joining organisations) need a session or a
+    token that is not limited to one organisation."""
+
+    message = (
+        "A token limited to one organisation cannot do this; use an unrestricted token or sign in."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        token = getattr(request, "auth", None)
+        return not (isinstance(token, AccessToken) and token.organisation_id)

@@ -337,6 +337,61 @@ class Samples:
         )
 
     @cached_property
+    def credential(self):
+        """The key issued when A's maintainer approves the sample subscription."""
+        from apis.services.subscriptions import subscription_act
+
+        subscription_act(
+            subscription=self.subscription,
+            action="approve",
+            actor=Actor.for_user(self.cast.maintainer),
+        )
+        return self.subscription.credentials.get()
+
+    @cached_property
+    def gateway_operation(self):
+        """A provision of the sample key that failed on A's connection."""
+        from apis.models import GatewayOperation
+
+        return GatewayOperation.objects.create(
+            organisation=self.org,
+            connection=self.connection,
+            subscription=self.credential.subscription,
+            credential=self.credential,
+            action=GatewayOperation.Action.PROVISION,
+            state=GatewayOperation.State.FAILED,
+            attempts=8,
+            last_error="Acme's gateway refused the key.",
+        )
+
+    @cached_property
+    def webhook(self):
+        from apis.services.webhooks import webhook_create
+
+        webhook, _secret = webhook_create(
+            organisation=self.org,
+            url="https://hooks.acme.test/portico",
+            events=["subscription.*"],
+            actor=Actor.for_user(self.cast.owner),
+        )
+        return webhook
+
+    @cached_property
+    def webhook_delivery(self):
+        """A delivery to A's webhook that failed for good."""
+        from apis.models import WebhookDelivery
+
+        return WebhookDelivery.objects.create(
+            webhook=self.webhook,
+            organisation=self.org,
+            event="subscription.requested",
+            payload={"event": "subscription.requested", "data": {"application": "Acme Checkout"}},
+            state=WebhookDelivery.State.FAILED,
+            attempts=8,
+            last_error="The receiver answered HTTP 500.",
+        )
+
+    @cached_property
     def invitee(self) -> User:
         return UserFactory(email=INVITEE_EMAIL)
 
@@ -494,6 +549,12 @@ ADMIN_OBJECTS: dict[str, Callable[[Samples], Any]] = {
     "apis.gatewaydeployment": lambda s: s.deployment,
     "apis.gatewaykey": lambda s: s.gateway_key,
     "apis.plan": lambda s: s.plan,
+    "apis.application": lambda s: s.application,
+    "apis.subscription": lambda s: s.subscription,
+    "apis.credential": lambda s: s.credential,
+    "apis.gatewayoperation": lambda s: s.gateway_operation,
+    "apis.webhook": lambda s: s.webhook,
+    "apis.webhookdelivery": lambda s: s.webhook_delivery,
 }
 
 
@@ -583,8 +644,45 @@ def connection(s: Samples) -> dict[str, Any]:
     return {"org": s.org.slug, "pk": s.connection.pk}
 
 
+def plan_kwargs(s: Samples) -> dict[str, Any]:
+    return {**catalogue_api(s), "pk": s.plan.pk}
+
+
+def subscription_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "pk": s.subscription.pk}
+
+
+def keys_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "subscription": s.credential.subscription_id}
+
+
+def credential_kwargs(s: Samples) -> dict[str, Any]:
+    return {**keys_kwargs(s), "pk": s.credential.pk}
+
+
+def operation_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "pk": s.gateway_operation.pk}
+
+
+def webhook_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "pk": s.webhook.pk}
+
+
+def deliveries_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "webhook": s.webhook_delivery.webhook_id}
+
+
+def delivery_kwargs(s: Samples) -> dict[str, Any]:
+    return {**deliveries_kwargs(s), "pk": s.webhook_delivery.pk}
+
+
+def reason(s: Samples) -> dict[str, Any]:
+    return {"reason": "Acme's reasons"}
+
+
 ADMIN = OrgRole.ADMIN
 MAINTAINER = TeamRole.MAINTAINER
+DEVELOPER = TeamRole.DEVELOPER
 
 
 REGISTRY: dict[str, Entry] = {
@@ -743,6 +841,67 @@ REGISTRY: dict[str, Entry] = {
     "api:api-version-spec": organisation(catalogue_version),
     "api:api-version-transitions": organisation(catalogue_version),
     "api:api-version-transition": organisation(catalogue_version, write_role=MAINTAINER),
+    # --- subscriptions: REST API
+    "api:api-plan-list": organisation(
+        catalogue_api, write_role=MAINTAINER, payload=lambda s: {"name": "Acme Platinum"}
+    ),
+    "api:api-plan-detail": organisation(plan_kwargs, write_role=MAINTAINER),
+    "api:api-plan-close": organisation(plan_kwargs, write_role=MAINTAINER),
+    "api:application-list": organisation(
+        org, write_role=DEVELOPER, payload=lambda s: {"team": s.team.slug, "name": "Acme Billing"}
+    ),
+    "api:application-detail": organisation(
+        lambda s: {**org(s), "pk": s.application.pk}, write_role=DEVELOPER
+    ),
+    "api:subscription-list": organisation(
+        org,
+        write_role=DEVELOPER,
+        payload=lambda s: {
+            "application": s.application.pk,
+            "api_owner": s.org.slug,
+            "api": s.api_version.api.slug,
+            "plan": s.plan.pk,
+        },
+    ),
+    "api:subscription-detail": organisation(subscription_kwargs),
+    "api:subscription-approve": organisation(subscription_kwargs, write_role=MAINTAINER),
+    "api:subscription-reject": organisation(
+        subscription_kwargs, write_role=MAINTAINER, payload=reason
+    ),
+    "api:subscription-cancel": organisation(subscription_kwargs, write_role=DEVELOPER),
+    "api:subscription-suspend": organisation(
+        subscription_kwargs, write_role=MAINTAINER, payload=reason
+    ),
+    "api:subscription-resume": organisation(subscription_kwargs, write_role=MAINTAINER),
+    "api:subscription-revoke": organisation(
+        subscription_kwargs, write_role=MAINTAINER, payload=reason
+    ),
+    "api:subscription-change-plan": organisation(
+        subscription_kwargs, write_role=DEVELOPER, payload=lambda s: {"plan": s.plan.pk}
+    ),
+    "api:subscription-approve-plan-change": organisation(
+        subscription_kwargs, write_role=MAINTAINER
+    ),
+    "api:subscription-reject-plan-change": organisation(
+        subscription_kwargs, write_role=MAINTAINER, payload=reason
+    ),
+    "api:subscription-credential-list": organisation(keys_kwargs, write_role=DEVELOPER),
+    "api:subscription-credential-detail": organisation(credential_kwargs),
+    "api:subscription-credential-reveal": organisation(credential_kwargs, write_role=DEVELOPER),
+    "api:subscription-credential-rotate": organisation(credential_kwargs, write_role=DEVELOPER),
+    "api:subscription-credential-revoke": organisation(credential_kwargs, write_role=DEVELOPER),
+    "api:operation-list": organisation(org),
+    "api:operation-detail": organisation(operation_kwargs),
+    "api:operation-retry": organisation(operation_kwargs, write_role=MAINTAINER),
+    "api:webhook-list": organisation(
+        org,
+        role=ADMIN,
+        payload=lambda s: {"url": "https://hooks.acme.test/more", "events": ["credential.*"]},
+    ),
+    "api:webhook-detail": organisation(webhook_kwargs, role=ADMIN),
+    "api:webhook-delivery-list": organisation(deliveries_kwargs, role=ADMIN),
+    "api:webhook-delivery-detail": organisation(delivery_kwargs, role=ADMIN),
+    "api:webhook-delivery-redeliver": organisation(delivery_kwargs, role=ADMIN),
     # --- admin site (the model pages are generated below)
     "admin:index": staff(),
     "admin:login": staff(),

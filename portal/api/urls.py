@@ -4,7 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from apis import api as apis_api
-from apis import api_gateways
+from apis import api_applications, api_gateways, api_subscriptions, api_webhooks
 from tenants import api as tenants_api
 
 root = SimpleRouter(trailing_slash=True)
@@ -24,9 +24,25 @@ in_organisation.register("invitations", tenants_api.InvitationViewSet, basename=
 in_organisation.register("audit-events", tenants_api.AuditEventViewSet, basename="audit-event")
 in_organisation.register("connections", api_gateways.ConnectionViewSet, basename="connection")
 in_organisation.register("drift", api_gateways.DriftViewSet, basename="drift")
+in_organisation.register(
+    "applications", api_applications.ApplicationViewSet, basename="application"
+)
+in_organisation.register(
+    "subscriptions", api_subscriptions.SubscriptionViewSet, basename="subscription"
+)
+in_organisation.register("operations", api_subscriptions.OperationViewSet, basename="operation")
+in_organisation.register("webhooks", api_webhooks.WebhookViewSet, basename="webhook")
 
 in_connection = SimpleRouter(trailing_slash=True)
 in_connection.register("runs", api_gateways.SyncRunViewSet, basename="connection-run")
+
+in_subscription = SimpleRouter(trailing_slash=True)
+in_subscription.register(
+    "credentials", api_subscriptions.CredentialViewSet, basename="subscription-credential"
+)
+
+in_webhook = SimpleRouter(trailing_slash=True)
+in_webhook.register("deliveries", api_webhooks.WebhookDeliveryViewSet, basename="webhook-delivery")
 
 in_team = SimpleRouter(trailing_slash=True)
 in_team.register("members", tenants_api.TeamMembershipViewSet, basename="team-member")
@@ -35,6 +51,7 @@ in_team.register("members", tenants_api.TeamMembershipViewSet, basename="team-me
 # router's single lookup cannot express, so its own routes are spelt out.
 in_api = SimpleRouter(trailing_slash=True)
 in_api.register("versions", apis_api.ApiVersionViewSet, basename="api-version")
+in_api.register("plans", api_applications.PlanViewSet, basename="api-plan")
 api_detail = apis_api.ApiDetailViewSet.as_view({"get": "retrieve", "patch": "partial_update"})
 api_compare = apis_api.ApiDetailViewSet.as_view({"get": "compare"})
 
@@ -46,6 +63,11 @@ urlpatterns = [
         "organisations/<slug:org>/connections/<int:connection>/",
         include(in_connection.urls),
     ),
+    path(
+        "organisations/<slug:org>/subscriptions/<int:subscription>/",
+        include(in_subscription.urls),
+    ),
+    path("organisations/<slug:org>/webhooks/<int:webhook>/", include(in_webhook.urls)),
     path("apis/<slug:owner>/<slug:api>/", api_detail, name="api-detail"),
     path("apis/<slug:owner>/<slug:api>/compare/", api_compare, name="api-compare"),
     path("apis/<slug:owner>/<slug:api>/", include(in_api.urls)),
