@@ -392,6 +392,38 @@ class Samples:
         )
 
     @cached_property
+    def other_plan(self):
+        """A second plan of A's API, for plan changes."""
+        from apis.services.plans import plan_create
+
+        return plan_create(
+            api=self.plan.api,
+            name="Acme Platinum",
+            approval="manual",
+            actor=Actor.for_user(self.cast.maintainer),
+        )
+
+    @cached_property
+    def plan_change(self):
+        """The sample subscription, approved, with a change to the other plan waiting."""
+        from apis.services.subscriptions import subscription_change_plan_request
+
+        return subscription_change_plan_request(
+            subscription=self.credential.subscription,
+            plan=self.other_plan,
+            reason="Acme Checkout grows",
+            actor=Actor.for_user(self.cast.developer),
+        )
+
+    @cached_property
+    def keyless_subscription(self):
+        """The sample subscription, approved, with its only key revoked."""
+        from apis.services.keys import credential_revoke
+
+        credential_revoke(credential=self.credential, actor=Actor.for_user(self.cast.developer))
+        return self.credential.subscription
+
+    @cached_property
     def invitee(self) -> User:
         return UserFactory(email=INVITEE_EMAIL)
 
@@ -785,8 +817,75 @@ REGISTRY: dict[str, Entry] = {
     "apis:drift": organisation(org, role=ADMIN),
     # --- subscriptions: HTML
     "apis:inbox": organisation(org),
+    "apis:inbox_decide": organisation(
+        lambda s: {**org(s), "pk": s.subscription.pk},
+        role=MAINTAINER,
+        payload=lambda s: {"action": "approve"},
+    ),
+    "apis:inbox_plan_decide": organisation(
+        lambda s: {**org(s), "pk": s.plan_change.pk},
+        role=MAINTAINER,
+        payload=lambda s: {"action": "approve"},
+    ),
+    "apis:subscription_list": organisation(org),
+    "apis:subscription_new": organisation(
+        org,
+        role=TeamRole.DEVELOPER,
+        query=lambda s: {"api": f"{s.org.slug}/{s.plan.api.slug}"},
+    ),
     "apis:subscription": organisation(lambda s: {**org(s), "pk": s.subscription.pk}),
+    "apis:subscription_action": organisation(
+        lambda s: {**org(s), "pk": s.subscription.pk},
+        role=TeamRole.DEVELOPER,
+        payload=lambda s: {"action": "cancel"},
+    ),
+    "apis:subscription_plan": organisation(
+        lambda s: {**org(s), "pk": s.credential.subscription_id},
+        role=TeamRole.DEVELOPER,
+        payload=lambda s: {"plan": s.other_plan.pk, "reason": "Acme Checkout grows"},
+    ),
+    "apis:operation_retry": organisation(
+        lambda s: {
+            **org(s),
+            "pk": s.gateway_operation.subscription_id,
+            "operation": s.gateway_operation.pk,
+        },
+        role=MAINTAINER,
+    ),
+    "apis:application_list": organisation(
+        org,
+        write_role=TeamRole.DEVELOPER,
+        payload=lambda s: {"team": s.team.pk, "name": "Acme Billing"},
+    ),
     "apis:application": organisation(lambda s: {**org(s), "pk": s.application.pk}),
+    "apis:key_issue": organisation(
+        lambda s: {**org(s), "pk": s.keyless_subscription.pk}, role=TeamRole.DEVELOPER
+    ),
+    "apis:key_reveal": organisation(
+        lambda s: {**org(s), "pk": s.credential.pk}, role=TeamRole.DEVELOPER
+    ),
+    "apis:key_rotate": organisation(
+        lambda s: {**org(s), "pk": s.credential.pk}, role=TeamRole.DEVELOPER
+    ),
+    "apis:key_revoke": organisation(
+        lambda s: {**org(s), "pk": s.credential.pk}, role=TeamRole.DEVELOPER
+    ),
+    "apis:webhook_list": organisation(
+        org,
+        role=ADMIN,
+        payload=lambda s: {"url": "https://hooks.acme.test/more", "events": ["credential.*"]},
+    ),
+    "apis:webhook": organisation(lambda s: {**org(s), "pk": s.webhook.pk}, role=ADMIN),
+    "apis:webhook_edit": organisation(lambda s: {**org(s), "pk": s.webhook.pk}, role=ADMIN),
+    "apis:webhook_delete": organisation(lambda s: {**org(s), "pk": s.webhook.pk}, role=ADMIN),
+    "apis:plan_list": organisation(owned_api, role=MAINTAINER),
+    "apis:plan_new": organisation(
+        owned_api,
+        role=MAINTAINER,
+        payload=lambda s: {"name": "Acme Platinum", "approval": "manual", "key_grace_hours": 24},
+    ),
+    "apis:plan_edit": organisation(lambda s: {**owned_api(s), "pk": s.plan.pk}, role=MAINTAINER),
+    "apis:plan_close": organisation(lambda s: {**owned_api(s), "pk": s.plan.pk}, role=MAINTAINER),
     # --- usage dashboards: HTML
     "analytics:overview": organisation(org, setup=_usage),
     "analytics:api": organisation(owned_api, setup=_usage),
