@@ -2,11 +2,11 @@
 
 A subscription is seen from both of its organisations; each decision is taken from
 its own side's URL: the provider's (the API's owner) approves, rejects, suspends,
-resumes and revokes, the consumer's (the application's) cancels and asks for another
-plan. Keys belong to the consumer. The services decide who may do what; these views
-check the side first, so that a refusal says who may act before it says what the
-state allows. Applications and plans are in apis.api_applications, webhooks in
-apis.api_webhooks, the serializers in apis.serializers_subscriptions.
+resumes and revokes, the consumer's (the application's) cancels, unsubscribes and
+asks for another plan. Keys belong to the consumer. The services decide who may do
+what; these views check the side first, so that a refusal says who may act before it
+says what the state allows. Applications and plans are in apis.api_applications,
+webhooks in apis.api_webhooks, the serializers in apis.serializers_subscriptions.
 """
 
 import django_filters
@@ -213,6 +213,9 @@ class SubscriptionViewSet(
     )
     reject = _transition("reject", "Reject a pending request; a reason is needed")
     cancel = _transition("cancel", "Withdraw a pending request (the consumer)")
+    unsubscribe = _transition(
+        "unsubscribe", "End an approved or suspended subscription (the consumer); its keys stop"
+    )
     suspend = _transition(
         "suspend", "Suspend an approved subscription; its keys stop working; a reason is needed"
     )

@@ -968,6 +968,7 @@ REGISTRY: dict[str, Entry] = {
         subscription_kwargs, write_role=MAINTAINER, payload=reason
     ),
     "api:subscription-cancel": organisation(subscription_kwargs, write_role=DEVELOPER),
+    "api:subscription-unsubscribe": organisation(subscription_kwargs, write_role=DEVELOPER),
     "api:subscription-suspend": organisation(
         subscription_kwargs, write_role=MAINTAINER, payload=reason
     ),

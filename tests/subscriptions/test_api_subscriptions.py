@@ -220,6 +220,15 @@ def test_the_consumer_cancels_its_request(cast, api_for, pending):
     assert response.json()["state"] == "cancelled"
 
 
+def test_the_consumer_unsubscribes_and_its_keys_stop(cast, api_for, api_error, approved):
+    api_error(api_for(cast.viewer).post(f"{SUBS}{approved.pk}/unsubscribe/"), 403)
+    response = api_for(cast.developer).post(f"{SUBS}{approved.pk}/unsubscribe/")
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "cancelled"
+    assert approved.credentials.filter(revoked_at__isnull=True).count() == 0
+    api_error(api_for(cast.developer).post(f"{SUBS}{approved.pk}/unsubscribe/"), 409)
+
+
 def test_suspend_resume_and_revoke(cast, api_for, api_error, approved):
     client = api_for(cast.admin)
     api_error(client.post(f"{SUBS}{approved.pk}/suspend/"), 400)
