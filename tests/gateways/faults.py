@@ -7,6 +7,8 @@ next ``times`` of them (every one with ``times=None``) in its own way:
 * ``error``: 500 with an internal-failure body;
 * ``close``: the connection is closed without an answer;
 * ``hold``: the request waits until ``release`` is set, then goes through;
+* ``lose``: the request goes through, then the connection is closed without its answer
+  (the gateway did the work; the client never heard);
 * ``body``: the given JSON bytes instead of moto's answer, with ``status`` (200) and
   ``headers``.
 
@@ -70,6 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif fault.kind == "close":
             self.close_connection = True
+        elif fault.kind == "lose":
+            self._forward(body, answer=False)
+            self.close_connection = True
         elif fault.kind == "hold":
             proxy.held.set()
             proxy.release.wait(timeout=60)
@@ -90,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, *, answer: bool = True) -> None:
         upstream = urlsplit(self.server.proxy.upstream)
         connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
         try:
@@ -100,6 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = response.read()
         finally:
             connection.close()
+        if not answer:
+            return
         self._answer(
             response.status,
             data,
