@@ -132,9 +132,9 @@ def usage_api(request: HttpRequest, api: str) -> HttpResponse:
     labels = usage.consumer_labels(ids=[ident for ident, _ in top_applications])
     by_version = dashboards.breakdown(rollups, window, "api_version_id")
     versions = dict(
-        ApiVersion.objects.filter(api=api, pk__in=[ident for ident, _ in by_version]).values_list(
-            "pk", "version"
-        )
+        ApiVersion.objects.filter(api=api, pk__in=[ident for ident, _ in by_version])
+        .order_by()
+        .values_list("pk", "version")
     )
     routes = usage.route_rollups(organisation=organisation, api=api)
     context = {
