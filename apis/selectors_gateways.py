@@ -8,12 +8,23 @@ lists them; a new kind of drift is one more function in that list.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
 
 from tenants.models import Organisation, User
 
-from .models import Api, ApiVersion, GatewayConnection, GatewayDeployment, Plan, SyncRun
+from .models import (
+    Api,
+    ApiVersion,
+    Credential,
+    GatewayConnection,
+    GatewayDeployment,
+    GatewayKey,
+    Plan,
+    SyncRun,
+)
 from .selectors import api_list_visible
 
 
@@ -80,6 +91,9 @@ PLAN_CHANGED = DriftKind(
     "plan_changed", "Usage plan changed on the gateway, not in the portal", "warning"
 )
 API_MISSING = DriftKind("api_missing", "No longer listed by the gateway", "info")
+REVOKED_KEY_ENABLED = DriftKind(
+    "revoked_key_enabled", "Revoked in the portal, still enabled on the gateway", "warning"
+)
 
 
 @dataclass(frozen=True)
@@ -169,9 +183,60 @@ def _api_missing(organisation: Organisation) -> Iterable[DriftItem]:
         )
 
 
+def _revoked_key_enabled(organisation: Organisation) -> Iterable[DriftItem]:
+    """Keys of the organisation's APIs that ended in the portal (revoked, or replaced and
+    past their grace) while the last sync saw them enabled on the gateway: the outbox has
+    not removed them yet, or someone enabled them again there. Matched by the value's
+    digest, or by the gateway's key id where the gateway does not show values."""
+    ended = Credential.objects.filter(subscription__provider=organisation).filter(
+        Q(revoked_at__isnull=False) | Q(grace_until__lte=timezone.now())
+    )
+    keys = (
+        GatewayKey.objects.filter(
+            organisation=organisation, enabled=True, missing_since__isnull=True
+        )
+        .filter(
+            Q(value_digest__in=ended.exclude(digest="").values("digest"))
+            | Q(external_id__in=ended.exclude(gateway_key_id="").values("gateway_key_id"))
+        )
+        .select_related("connection", "connection__organisation")
+        .order_by("name", "external_id")
+    )
+    for key in keys:
+        credential = (
+            ended.filter(
+                Q(digest=key.value_digest)
+                if key.value_digest
+                else Q(gateway_key_id=key.external_id, subscription__api__connection=key.connection)
+            )
+            .select_related("subscription__api", "subscription__application")
+            .first()
+        )
+        if credential is None:
+            continue  # an id that matched a key of another connection
+        subscription = credential.subscription
+        when = credential.revoked_at or credential.grace_until
+        yield DriftItem(
+            kind=REVOKED_KEY_ENABLED,
+            connection=key.connection,
+            subject=(
+                f"{subscription.api.name}: key {credential.display_prefix}… of "
+                f"{subscription.application.name}"
+            ),
+            detail=(
+                f"Ended in the portal on {when:%Y-%m-%d %H:%M} UTC; the gateway's key "
+                f"{key.name or key.external_id} was still enabled at the last sync."
+            ),
+            link=reverse(
+                "apis:subscription", kwargs={"org": organisation.slug, "pk": subscription.pk}
+            ),
+        )
+
+
 DRIFT_CHECKS: list[DriftCheck] = [
     _retired_but_deployed,
     _plan_changed_on_gateway,
+    _revoked_key_enabled,
     _api_missing,
 ]
 
