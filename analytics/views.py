@@ -256,10 +256,10 @@ def usage_ai(request: HttpRequest) -> HttpResponse:
         "served_by_model": [(models.get(ident), point) for ident, point in served_by_model],
         "served_to": _named(served_to, consumers, _deleted_application),
     }
-    charts = [
-        *dashboards.ai_charts(consumer),
-        *(dashboards.ai_charts(provider, prefix="served-", title="served") if models else []),
-    ]
+    consumer_charts = dashboards.ai_charts(consumer)
+    served_charts = dashboards.ai_charts(provider, prefix="served-", title="served")
+    charts = [*consumer_charts, *(served_charts if models else [])]
+    context.update({"consumer_charts": consumer_charts, "served_charts": served_charts})
     return _page(
         request,
         "analytics/ai.html",

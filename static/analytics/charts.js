@@ -51,7 +51,8 @@
         stroke: COLOURS[index % COLOURS.length],
         width: 2,
         spanGaps: false,
-        points: { show: chart.x.length <= 60 },
+        // Percentiles have gaps (no calls, no percentile): dots keep lone hours visible.
+        points: { show: chart.x.length <= 60 || chart.unit === "ms", size: chart.x.length <= 60 ? 5 : 3 },
         value: formatValue(chart.unit),
       });
     });
@@ -145,9 +146,11 @@
     adoptBrowserZone();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
+  // Deferred like htmx, this runs before DOMContentLoaded, where htmx sets the page up:
+  // start after it, so that htmx already listens to the form.
+  if (document.readyState === "complete") {
     start();
+  } else {
+    document.addEventListener("DOMContentLoaded", start);
   }
 })();

@@ -80,3 +80,19 @@ def test_api_dashboard_draws_its_charts_and_the_range_picker_changes_them(cast, 
     expect(page.get_by_test_id("chart-calls").locator("canvas")).to_have_count(1)
     if SCREENSHOTS:
         page.screenshot(path=os.path.join(SCREENSHOTS, "usage-api-30d.png"), full_page=True)
+
+
+def test_the_browsers_time_zone_is_adopted(cast, browser, base_url):
+    api = seed(cast)
+    context = browser.new_context(base_url=base_url, timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        sign_in(page, cast.maintainer.email)
+        page.goto(f"/o/{cast.org.slug}/usage/apis/{api.slug}/?range=30d")
+        expect(page).to_have_url(re.compile(r"tz=Asia%2FTokyo"))
+        expect(page.get_by_test_id("usage-window")).to_contain_text("Asia/Tokyo")
+        expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
+        expect(page.get_by_test_id("summary-calls")).to_have_text("2\u202f060")
+        expect(page.get_by_test_id("chart-calls").locator("canvas")).to_have_count(1)
+    finally:
+        context.close()
