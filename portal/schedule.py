@@ -25,6 +25,17 @@ PERIODIC_TASKS = [
     PeriodicTaskSpec(
         name="Key expiry notices", task="apis.tasks.notify_expiring_keys", every_seconds=86400
     ),
+    PeriodicTaskSpec(
+        name="Analytics imports due", task="analytics.tasks.queue_due_imports", every_seconds=60
+    ),
+    PeriodicTaskSpec(
+        name="Analytics partitions ahead",
+        task="analytics.tasks.ensure_partitions",
+        every_seconds=86400,
+    ),
+    PeriodicTaskSpec(
+        name="Analytics retention", task="analytics.tasks.purge_old_analytics", every_seconds=86400
+    ),
 ]
 
 

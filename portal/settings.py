@@ -317,6 +317,9 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Uploaded log files; workers read them, so in production a volume they share.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_URL = "/media/"
 
 # --- Security ---------------------------------------------------------------
 
@@ -405,4 +408,14 @@ ANALYTICS_UPLOAD_MAX_BYTES = env.int("ANALYTICS_UPLOAD_MAX_BYTES", default=2_000
 ANALYTICS_PUSH_MAX_BYTES = env.int("ANALYTICS_PUSH_MAX_BYTES", default=10_000_000)
 # Older events are refused: past every retention, and each month costs a partition.
 ANALYTICS_MAX_EVENT_AGE_DAYS = env.int("ANALYTICS_MAX_EVENT_AGE_DAYS", default=400)
+# The most a push body may grow to once its gzip and base64 are undone (gzip bombs).
+ANALYTICS_PUSH_MAX_DECODED_BYTES = env.int("ANALYTICS_PUSH_MAX_DECODED_BYTES", default=100_000_000)
+# An import task works this long, then queues its own continuation (the Celery time
+# limits would otherwise cut a large upload or backfill short).
+ANALYTICS_TASK_BUDGET_SECONDS = env.float("ANALYTICS_TASK_BUDGET_SECONDS", default=240.0)
 CLOUDWATCH_CALLS_PER_SECOND = env.int("CLOUDWATCH_CALLS_PER_SECOND", default=5)
+CLOUDWATCH_PAGE_LIMIT = env.int("CLOUDWATCH_PAGE_LIMIT", default=10_000)
+# Each run re-reads this much before the newest event it saw: late events are caught,
+# the duplicates dropped by their keys.
+CLOUDWATCH_OVERLAP_SECONDS = env.int("CLOUDWATCH_OVERLAP_SECONDS", default=300)
+CLOUDWATCH_FIRST_WINDOW_MINUTES = env.int("CLOUDWATCH_FIRST_WINDOW_MINUTES", default=60)

@@ -722,6 +722,8 @@ REGISTRY: dict[str, Entry] = {
     "home": public(),
     "healthz": public(),
     "readyz": public(),
+    # Log senders authenticate with the source's push token, not a session: POST only.
+    "analytics_ingest": public(lambda s: {"lookup": "NoSuchLookup"}, control=(405,)),
     "api-schema": public(),
     "api-docs": public(),
     "api-redoc": public(),
