@@ -5,8 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from analytics.views_push import ingest
 
-from analytics.views_push import ingest
-
 from . import notifications, views
 
 # The admin signs in through allauth: same rate limits, same MFA.
@@ -23,7 +21,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
-    path("ingest/<str:lookup>/", ingest, name="analytics_ingest"),
     path("ingest/<str:lookup>/", ingest, name="analytics_ingest"),
     path("notifications/", notifications.notification_index, name="notifications"),
     path("notifications/read/", notifications.notification_read, name="notifications_read_all"),
