@@ -90,3 +90,11 @@ def purge_old_analytics() -> None:
 
     purge()
 
+
+@shared_task(ignore_result=True)
+def evaluate_alert_rules() -> None:
+    """Beat, every minute: measure every enabled alert rule; notify on changes of state."""
+    from .services.alerts import alert_rules_evaluate
+
+    counts = alert_rules_evaluate()
+    logger.info("alert rules: %s", counts)

@@ -26,6 +26,9 @@ PERIODIC_TASKS = [
         name="Key expiry notices", task="apis.tasks.notify_expiring_keys", every_seconds=86400
     ),
     PeriodicTaskSpec(
+        name="Alert rules", task="analytics.tasks.evaluate_alert_rules", every_seconds=60
+    ),
+    PeriodicTaskSpec(
         name="Analytics imports due", task="analytics.tasks.queue_due_imports", every_seconds=60
     ),
     PeriodicTaskSpec(

@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
         "ApiKindEnum": "apis.models.Api.Kind",
         "ApiVersionStateEnum": "apis.models.ApiVersion.State",
         "GatewayConnectionKindEnum": "apis.models.GatewayConnection.Kind",
+        "LogSourceKindEnum": "analytics.models.LogSource.Kind",
         "PlanApprovalEnum": "apis.models.Plan.Approval",
         "PlanPeriodEnum": "apis.models.Plan.Period",
         "SubscriptionStateEnum": "apis.models.Subscription.State",

@@ -424,6 +424,113 @@ class Samples:
         return self.credential.subscription
 
     @cached_property
+    def push_source(self):
+        """A push log source of A (its token is not kept)."""
+        from analytics.services.sources import source_create
+
+        source, _token = source_create(
+            organisation=self.org,
+            name="Acme release pipeline push",
+            kind="push",
+            format="apigw_rest_json",
+            actor=Actor.for_user(self.cast.owner),
+        )
+        return source
+
+    @cached_property
+    def upload_source(self):
+        """An upload log source of A for its API's nginx logs."""
+        from analytics.services.sources import source_create
+
+        source, _token = source_create(
+            organisation=self.org,
+            name="Acme release pipeline uploads",
+            kind="upload",
+            format="combined",
+            api=self.api_version.api,
+            actor=Actor.for_user(self.cast.owner),
+        )
+        return source
+
+    @cached_property
+    def log_upload(self):
+        """A file uploaded to A's upload source, imported."""
+        from analytics.models import LogUpload
+
+        return LogUpload.objects.create(
+            source=self.upload_source,
+            organisation=self.org,
+            file="log-uploads/acme-ledger.log",
+            name="acme-ledger.log",
+            size_bytes=180,
+            state=LogUpload.State.DONE,
+            lines_done=3,
+        )
+
+    @cached_property
+    def import_run(self):
+        """The import of A's uploaded file, with a rejected line of A's logs sampled."""
+        from analytics.models import ImportRun
+
+        return ImportRun.objects.create(
+            source=self.upload_source,
+            organisation=self.org,
+            upload=self.log_upload,
+            status=ImportRun.Status.SUCCEEDED,
+            trigger="upload",
+            finished_at=timezone.now(),
+            read=3,
+            imported=2,
+            rejected=1,
+            samples=[{"line": "Acme Ledger API garbage", "error": "not a combined log line"}],
+        )
+
+    @cached_property
+    def alert_rule(self):
+        """An error-rate rule on A's API, written by its maintainer."""
+        from analytics.services.alerts import alert_rule_create
+
+        return alert_rule_create(
+            organisation=self.org,
+            api=self.api_version.api,
+            name="Acme Ledger API errors",
+            metric="error_rate",
+            threshold=5,
+            actor=Actor.for_user(self.cast.maintainer),
+        )
+
+    @cached_property
+    def usage_rollup(self):
+        """An hour of the sample application's calls to A's API."""
+        from analytics.models import UsageRollup
+
+        return UsageRollup.objects.create(
+            organisation=self.org,
+            hour=timezone.now().replace(minute=0, second=0, microsecond=0),
+            api_id=self.api_version.api.pk,
+            api_version_id=self.api_version.pk,
+            application_id=self.application.pk,
+            calls=120,
+            c5xx=3,
+            h20=120,
+        )
+
+    @cached_property
+    def route_rollup(self):
+        from analytics.models import RouteRollup
+
+        return RouteRollup.objects.create(
+            organisation=self.org,
+            hour=self.usage_rollup.hour,
+            api_id=self.api_version.api.pk,
+            api_version_id=self.api_version.pk,
+            method="GET",
+            route="/entries",
+            status=200,
+            calls=117,
+        )
+
+    @cached_property
     def invitee(self) -> User:
         return UserFactory(email=INVITEE_EMAIL)
 
@@ -549,6 +656,18 @@ def _email_address(s: Samples):
 
 
 # One object per model the admin site registers ("app_label.model_name").
+def _analytics_settings(s: Samples):
+    from analytics.models import AnalyticsSettings
+
+    return AnalyticsSettings.objects.create(organisation=s.org, raw_retention_days=14)
+
+
+def _team_budget(s: Samples):
+    from analytics.models import TeamBudget
+
+    return TeamBudget.objects.create(team=s.team, organisation=s.org, monthly_limit=250)
+
+
 ADMIN_OBJECTS: dict[str, Callable[[Samples], Any]] = {
     "auth.group": lambda s: Group.objects.create(name="Acme reviewers"),
     "account.emailaddress": _email_address,
@@ -581,6 +700,14 @@ ADMIN_OBJECTS: dict[str, Callable[[Samples], Any]] = {
     "apis.gatewaydeployment": lambda s: s.deployment,
     "apis.gatewaykey": lambda s: s.gateway_key,
     "apis.plan": lambda s: s.plan,
+    "analytics.logsource": lambda s: s.push_source,
+    "analytics.logupload": lambda s: s.log_upload,
+    "analytics.importrun": lambda s: s.import_run,
+    "analytics.alertrule": lambda s: s.alert_rule,
+    "analytics.analyticssettings": _analytics_settings,
+    "analytics.teambudget": _team_budget,
+    "analytics.usagerollup": lambda s: s.usage_rollup,
+    "analytics.routerollup": lambda s: s.route_rollup,
     "apis.application": lambda s: s.application,
     "apis.subscription": lambda s: s.subscription,
     "apis.credential": lambda s: s.credential,
@@ -710,6 +837,14 @@ def delivery_kwargs(s: Samples) -> dict[str, Any]:
 
 def reason(s: Samples) -> dict[str, Any]:
     return {"reason": "Acme's reasons"}
+
+
+def push_source_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "pk": s.push_source.pk}
+
+
+def upload_source_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "source": s.upload_source.pk}
 
 
 ADMIN = OrgRole.ADMIN
@@ -1004,6 +1139,28 @@ REGISTRY: dict[str, Entry] = {
     "api:webhook-delivery-list": organisation(deliveries_kwargs, role=ADMIN),
     "api:webhook-delivery-detail": organisation(delivery_kwargs, role=ADMIN),
     "api:webhook-delivery-redeliver": organisation(delivery_kwargs, role=ADMIN),
+    # --- analytics: REST API
+    "api:log-source-list": organisation(org, role=ADMIN),
+    "api:log-source-detail": organisation(push_source_kwargs, role=ADMIN),
+    "api:log-source-rotate-token": organisation(push_source_kwargs, role=ADMIN),
+    "api:log-source-import": organisation(
+        lambda s: {**org(s), "pk": s.upload_source.pk}, role=ADMIN
+    ),
+    "api:log-source-upload-list": organisation(upload_source_kwargs, role=ADMIN),
+    "api:log-source-upload-detail": organisation(
+        lambda s: {**upload_source_kwargs(s), "pk": s.log_upload.pk}, role=ADMIN
+    ),
+    "api:log-source-run-list": organisation(upload_source_kwargs, role=ADMIN),
+    "api:log-source-run-detail": organisation(
+        lambda s: {**upload_source_kwargs(s), "pk": s.import_run.pk}, role=ADMIN
+    ),
+    "api:alert-rule-list": organisation(org, write_role=TeamRole.DEVELOPER),
+    "api:alert-rule-detail": organisation(
+        lambda s: {**org(s), "pk": s.alert_rule.pk}, write_role=MAINTAINER
+    ),
+    "api:usage-list": organisation(
+        org, setup=lambda s: s.usage_rollup, query=lambda s: {"group_by": "application"}
+    ),
     # --- admin site (the model pages are generated below)
     "admin:index": staff(),
     "admin:login": staff(),

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from analytics import api as analytics_api
 from apis import api as apis_api
 from apis import api_applications, api_gateways, api_subscriptions, api_webhooks
 from tenants import api as tenants_api
@@ -32,6 +33,9 @@ in_organisation.register(
 )
 in_organisation.register("operations", api_subscriptions.OperationViewSet, basename="operation")
 in_organisation.register("webhooks", api_webhooks.WebhookViewSet, basename="webhook")
+in_organisation.register("log-sources", analytics_api.LogSourceViewSet, basename="log-source")
+in_organisation.register("alert-rules", analytics_api.AlertRuleViewSet, basename="alert-rule")
+in_organisation.register("usage", analytics_api.UsageViewSet, basename="usage")
 
 in_connection = SimpleRouter(trailing_slash=True)
 in_connection.register("runs", api_gateways.SyncRunViewSet, basename="connection-run")
@@ -43,6 +47,10 @@ in_subscription.register(
 
 in_webhook = SimpleRouter(trailing_slash=True)
 in_webhook.register("deliveries", api_webhooks.WebhookDeliveryViewSet, basename="webhook-delivery")
+
+in_log_source = SimpleRouter(trailing_slash=True)
+in_log_source.register("uploads", analytics_api.LogUploadViewSet, basename="log-source-upload")
+in_log_source.register("runs", analytics_api.ImportRunViewSet, basename="log-source-run")
 
 in_team = SimpleRouter(trailing_slash=True)
 in_team.register("members", tenants_api.TeamMembershipViewSet, basename="team-member")
@@ -68,6 +76,7 @@ urlpatterns = [
         include(in_subscription.urls),
     ),
     path("organisations/<slug:org>/webhooks/<int:webhook>/", include(in_webhook.urls)),
+    path("organisations/<slug:org>/log-sources/<int:source>/", include(in_log_source.urls)),
     path("apis/<slug:owner>/<slug:api>/", api_detail, name="api-detail"),
     path("apis/<slug:owner>/<slug:api>/compare/", api_compare, name="api-compare"),
     path("apis/<slug:owner>/<slug:api>/", include(in_api.urls)),
