@@ -100,7 +100,13 @@ def seed(*, password: str = DEMO_PASSWORD) -> list[SeededAccount]:
     # The seeded people accept their invitations at once: nobody needs the letters.
     quiet_mail = override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")
     with quiet_mail, transaction.atomic():
-        return seed_tenants(password=password)
+        accounts = seed_tenants(password=password)
+        from apis.demo import seed_catalogue
+        from apis.demo_subscriptions import seed_subscriptions
+
+        seed_catalogue()
+        seed_subscriptions()
+        return accounts
 
 
 def seed_tenants(*, password: str) -> list[SeededAccount]:
