@@ -1,6 +1,8 @@
 """After an import the hourly rollups agree with the raw events: exactly for the
 counts, within 5 % for the histogram percentiles against percentile_cont."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.db.models import Sum
@@ -12,6 +14,15 @@ from analytics.services.imports import import_lines
 
 from .logs import corpus, make_source
 
+MAPPING = {
+    "event_id": "id",
+    "ts_ms": "t",
+    "status": "s",
+    "latency_ms": "l",
+    "tokens_in": "in",
+    "tokens_out": "out",
+}
+
 
 @pytest.mark.django_db
 def test_rollups_equal_raw_aggregates(cast):
@@ -20,6 +31,28 @@ def test_rollups_equal_raw_aggregates(cast):
     context = LineContext()
     for start in range(0, len(lines), 1000):  # several pages, some hours split across them
         import_lines(source=source, lines=[(line, context) for line in lines[start : start + 1000]])
+    # AI calls with tokens, through a second source of the same organisation.
+    ai = make_source(
+        cast.org,
+        name="ai",
+        format="custom_json",
+        config={"mapping": MAPPING},
+    )
+    first = json.loads(lines[0])["requestTimeEpoch"]
+    calls = [
+        json.dumps(
+            {
+                "id": f"ai-{i}",
+                "t": first + i * 7_000,
+                "s": 200 if i % 9 else 500,
+                "l": 300 + i,
+                "in": 100 + i,
+                "out": 20 + i % 50,
+            }
+        ).encode()
+        for i in range(500)
+    ]
+    import_lines(source=ai, lines=[(line, context) for line in calls])
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -27,8 +60,8 @@ def test_rollups_equal_raw_aggregates(cast):
             "count(*) FILTER (WHERE status BETWEEN 400 AND 499), "
             "count(*) FILTER (WHERE status >= 500), sum(bytes), "
             "coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0) "
-            "FROM analytics_requestevent WHERE source_id = %s GROUP BY 1 ORDER BY 1",
-            [source.pk],
+            "FROM analytics_requestevent WHERE organisation_id = %s GROUP BY 1 ORDER BY 1",
+            [cast.org.pk],
         )
         raw = cursor.fetchall()
     rolled = list(
@@ -47,15 +80,17 @@ def test_rollups_equal_raw_aggregates(cast):
     )
     assert len(raw) >= 5
     assert [tuple(row) for row in rolled] == [tuple(row) for row in raw]
-    assert sum(row[1] for row in raw) == 6000
+    assert sum(row[1] for row in raw) == 6500
+    assert sum(row[5] for row in raw) == sum(100 + i for i in range(500))
+    assert sum(row[6] for row in raw) == sum(20 + i % 50 for i in range(500))
     assert sum(row[2] for row in raw) > 0
     assert sum(row[3] for row in raw) > 0
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms) "
-            "FROM analytics_requestevent WHERE source_id = %s",
-            [source.pk],
+            "FROM analytics_requestevent WHERE organisation_id = %s",
+            [cast.org.pk],
         )
         exact = cursor.fetchone()[0]
     buckets = UsageRollup.objects.filter(organisation=cast.org).aggregate(

@@ -13,7 +13,7 @@ from collections import Counter
 from urllib.parse import quote
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models import Sum
@@ -33,7 +33,7 @@ DEADLINE_SECONDS = 180
 
 
 def _database_url() -> str:
-    db = settings.DATABASES["default"]
+    db = django_settings.DATABASES["default"]
     user = quote(db["USER"] or "", safe="")
     password = quote(db["PASSWORD"] or "", safe="")
     credentials = f"{user}:{password}@" if password else f"{user}@"
@@ -70,7 +70,7 @@ class Worker:
                 [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
                  "--without-mingle", "--without-gossip", "--loglevel=WARNING",
                  "-Q", self.queue, "-n", f"{self.queue}-{uuid.uuid4().hex[:4]}@%h"],
-                cwd=settings.BASE_DIR,
+                cwd=django_settings.BASE_DIR,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -100,8 +100,10 @@ def _wait_for(condition, what: str, worker: Worker):
         value = condition()
         if value:
             return value
-        assert worker.alive(), f"the worker exited:\n{worker.log_path.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"{what}: not within {DEADLINE_SECONDS} s"
+        log = worker.log_path.read_text()[-3000:]
+        assert worker.alive(), f"the worker exited:\n{log}"
+        assert time.monotonic() < deadline, f"{what}: not within {DEADLINE_SECONDS} s\n{log}"
+        assert not LogUpload.objects.filter(state="failed").exists(), log
         time.sleep(0.05)
 
 
@@ -142,11 +144,11 @@ def _stored(source_id: int) -> tuple[int, int]:
 
 @pytest.mark.worker
 def test_a_worker_killed_mid_import_loses_and_doubles_nothing(
-    cast, transactional_db, enqueue_for_real, emptied_event_tables, monkeypatch, tmp_path
+    cast, transactional_db, enqueue_for_real, emptied_event_tables, monkeypatch, tmp_path, settings
 ):
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     media = tmp_path / "media"
-    monkeypatch.setattr(settings, "MEDIA_ROOT", str(media))
+    settings.MEDIA_ROOT = str(media)  # through the fixture: the storage hears of it
     queue = f"test-import-{uuid.uuid4().hex[:12]}"
     monkeypatch.setattr(
         sources,

@@ -236,3 +236,22 @@ def test_broken_bodies_are_400_not_500(source):
 def test_only_post_is_answered(source):
     url = reverse("analytics_ingest", kwargs={"lookup": source.push_lookup_id})
     assert Client().get(url).status_code == 405
+
+
+@pytest.mark.django_db
+def test_times_far_off_are_rejected_lines_and_make_no_partition(source):
+    from analytics import partitions
+
+    body = b"\n".join(
+        [
+            rest_line("ancient", 946_684_800_000),  # 2000-01-01
+            rest_line("future", now_ms() + 3 * 86_400_000),
+            rest_line("now", now_ms() - 1000),
+        ]
+    )
+    counts = _post(source, body).json()
+    assert (counts["imported"], counts["rejected"]) == (1, 2)
+    run = ImportRun.objects.get(pk=counts["run"])
+    assert all("time out of range" in sample["error"] for sample in run.samples)
+    names = {name for name, _ in partitions.existing("analytics_requestevent")}
+    assert "analytics_requestevent_200001" not in names
