@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tenants.actors import Actor
 from tenants.errors import Conflict, NotAllowed, ValidationFailed
-from tenants.models import Membership, TeamMembership
+from tenants.models import Membership, Team, TeamMembership
 from tenants.roles import OrgRole, TeamRole
 from tenants.services.audit import audit_record
 
@@ -120,8 +120,9 @@ def subscription_request(
             f"{api.name} takes no new subscriptions while its current version is "
             f"{api.current_state or 'unpublished'}."
         )
-    # Lock the team's applications so two requests at once respect the cap.
-    list(Application.objects.select_for_update().filter(team_id=application.team_id))
+    # Lock the team's row so two requests at once respect the cap: one row, where locking
+    # every application of the team cost a request more the more applications it had.
+    list(Team.objects.select_for_update().filter(pk=application.team_id).values_list("pk"))
     pending = Subscription.objects.filter(
         application__team_id=application.team_id, state=State.PENDING
     ).count()
