@@ -262,8 +262,16 @@ def _drop_plan_change(subscription: Subscription) -> None:
     subscription.plan_change_requested_by = None
 
 
+def _keys_in_force(subscription: Subscription):
+    """Keys the gateway should hold: not revoked, and not replaced past their grace (the
+    revoke at the end of the grace removed those from the gateway, or is about to)."""
+    return subscription.credentials.filter(revoked_at__isnull=True).exclude(
+        grace_until__lte=timezone.now()
+    )
+
+
 def _each_key(subscription: Subscription, action: str) -> None:
-    for credential in subscription.credentials.filter(revoked_at__isnull=True):
+    for credential in _keys_in_force(subscription):
         provisioning.enqueue(subscription=subscription, credential=credential, action=action)
 
 
@@ -346,7 +354,7 @@ def _decide_plan_change(subscription, *, approve: bool, actor: Actor, reason: st
     if approve and old.gateway_plan_id != new.gateway_plan_id:
         # The key moves to the new usage plan: provision again (idempotent) and let the
         # gateway drop the old attachment with the old key's replacement on rotation.
-        for credential in subscription.credentials.filter(revoked_at__isnull=True):
+        for credential in _keys_in_force(subscription):
             provisioning.enqueue(
                 subscription=subscription,
                 credential=credential,
