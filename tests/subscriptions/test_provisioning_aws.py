@@ -392,3 +392,45 @@ def test_an_operation_is_taken_while_its_plan_and_api_rows_are_locked(
     assert operation.state == GatewayOperation.State.SUCCEEDED
     assert len(gateway.api_keys()) == 1
     assert timezone.now() >= operation.finished_at
+
+
+def test_after_a_rotation_s_grace_decisions_leave_the_removed_old_key_alone(
+    aws_gateway, flow, django_capture_on_commit_callbacks
+):
+    gateway = aws_gateway()
+    gateway.gold.key_grace_hours = 1
+    gateway.gold.save(update_fields=["key_grace_hours"])
+    silver_later = gateway.silver
+    steps = flow(gateway)
+    start = datetime.datetime(2026, 5, 4, 8, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        old, _ = steps.approved()
+        with django_capture_on_commit_callbacks(execute=True):
+            new, _ = keys.credential_rotate(
+                credential=old, actor=steps.world.actor("app_developer")
+            )
+        traveller.move_to(start + datetime.timedelta(hours=2))
+        run_due_operations()
+        new.refresh_from_db()
+        assert [k["id"] for k in gateway.api_keys()] == [new.gateway_key_id]
+
+        # The old key is gone from the gateway: suspending, resuming and moving plans
+        # touch only the key in force, and nothing fails.
+        assert steps.act("suspend").gateway_state == GatewayState.DISABLED
+        assert steps.act("resume").gateway_state == GatewayState.ACTIVE
+        with django_capture_on_commit_callbacks(execute=True):
+            subscription_change_plan_request(
+                subscription=steps.subscription,
+                plan=silver_later,
+                actor=steps.world.actor("app_developer"),
+            )
+            subscription_change_plan_decide(
+                subscription=steps.subscription,
+                approve=True,
+                actor=steps.world.actor("api_maintainer"),
+            )
+        steps.subscription.refresh_from_db()
+        assert steps.subscription.gateway_state == GatewayState.ACTIVE
+        assert gateway.plan_key_ids(gateway.silver) == [new.gateway_key_id]
+        assert not GatewayOperation.objects.filter(state=GatewayOperation.State.FAILED).exists()
+        assert GatewayOperation.objects.filter(credential=old).count() == 2  # provision, revoke
