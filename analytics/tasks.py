@@ -64,10 +64,11 @@ def import_upload_task(self, upload_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def queue_due_imports() -> None:
-    """Beat, every minute: queue CloudWatch sources whose interval has passed and
-    uploads whose worker was lost."""
-    from .services.sources import imports_due
+    """Beat, every minute: fail the runs a lost worker left running, then queue
+    CloudWatch sources whose interval has passed and uploads whose worker was lost."""
+    from .services.sources import import_runs_fail_stale, imports_due
 
+    import_runs_fail_stale()
     sources, uploads = imports_due()
     for source_id in sources:
         import_source_task.delay(source_id, "schedule")

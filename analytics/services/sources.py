@@ -10,6 +10,7 @@ or a CloudWatch backfill goes on in a fresh task instead of meeting Celery's
 time limit.
 """
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -33,7 +34,10 @@ from ..models import ImportRun, LogSource, LogUpload
 from ..parsers import MappingError, custom_json_parser
 from .imports import Page, import_source
 
+logger = logging.getLogger(__name__)
+
 PUSH_PREFIX = "plt"
+STALE_RUN_ERROR = "The worker stopped before the run finished."
 MIN_INTERVAL, MAX_INTERVAL = 1, 24 * 60
 AWS_KINDS = (GatewayConnection.Kind.AWS_REST, GatewayConnection.Kind.AWS_HTTP)
 # What each kind reads from ``config`` besides a custom_json "mapping".
@@ -518,3 +522,17 @@ def imports_due(*, now=None) -> tuple[list[int], list[int]]:
         if cache.add(f"analytics:due:upload:{pk}", 1, timeout=timeout):
             uploads.append(pk)
     return sources, uploads
+
+
+def import_runs_fail_stale(*, now=None) -> int:
+    """Mark failed the runs still "running" past the stale time: their worker died
+    (a run works for minutes, and its source's claim has lapsed by then). The UPDATE
+    matches only runs still running, so one that ended meanwhile keeps its ending."""
+    now = now or timezone.now()
+    stale = now - timedelta(minutes=settings.ANALYTICS_IMPORT_STALE_MINUTES)
+    failed = ImportRun.objects.filter(status=ImportRun.Status.RUNNING, started_at__lt=stale).update(
+        status=ImportRun.Status.FAILED, error=STALE_RUN_ERROR, finished_at=now
+    )
+    if failed:
+        logger.warning("%s import runs left running by a stopped worker marked failed", failed)
+    return failed
