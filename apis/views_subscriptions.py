@@ -60,6 +60,22 @@ def oob_messages(request: HttpRequest, status: int = 200) -> HttpResponse:
     return render(request, "_messages_oob.html", status=status)
 
 
+def inbox_oob(request: HttpRequest) -> HttpResponse:
+    """The messages and the menu's inbox count, out of band: what htmx puts in place of
+    an inbox row that went away."""
+    return render(
+        request, "apis/subscriptions/_inbox_oob.html", {"inbox_count": _inbox_count(request)}
+    )
+
+
+def _inbox_count(request: HttpRequest) -> int:
+    return selectors_consumers.inbox_count(
+        organisation=request.organisation,
+        user=request.user,
+        is_admin=request.membership.is_admin,
+    )
+
+
 def subscription_url(request: HttpRequest, subscription: Subscription) -> str:
     """The subscription's page under the organisation looking at it."""
     return reverse(
@@ -237,7 +253,7 @@ def _decide(request: HttpRequest, pk: int, *, plan_change: bool) -> HttpResponse
         except Conflict as error:
             # Decided meanwhile (by someone else): the row has nothing left to do.
             messages.error(request, error.message)
-            return oob_messages(request) if request.htmx else redirect_inbox(request)
+            return inbox_oob(request) if request.htmx else redirect_inbox(request)
         except ApplicationError as error:
             refuse(error)
             add_application_error(form, error)
@@ -248,10 +264,10 @@ def _decide(request: HttpRequest, pk: int, *, plan_change: bool) -> HttpResponse
                 f"{PAST[action].capitalize()} the {what} of {subscription.application.name} "
                 f"for {subscription.api.name}.",
             )
-            return oob_messages(request) if request.htmx else redirect_inbox(request)
+            return inbox_oob(request) if request.htmx else redirect_inbox(request)
     _annotate(subscription, request.user).form = form
     if request.htmx:
-        context = {"item": subscription, "is_decider": True}
+        context = {"item": subscription, "is_decider": True, "inbox_count": _inbox_count(request)}
         return render(request, f"{INBOX_TEMPLATE}#row", context, status=400)
     return render(request, INBOX_TEMPLATE, _inbox_context(request, subscription), status=400)
 
