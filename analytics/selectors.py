@@ -12,15 +12,16 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.http import Http404
 
 from apis.models import Api, ApiVersion, Application, Subscription
 from apis.selectors import api_list_visible, is_api_owner
 from apis.selectors_subscriptions import application_get
 from tenants.models import Organisation, User
+from tenants.roles import TeamRole
 
-from .models import FunctionInvocation, RouteRollup, TeamBudget, UsageRollup
+from .models import AlertRule, FunctionInvocation, RouteRollup, TeamBudget, UsageRollup
 
 UNRESOLVED = 0
 
@@ -51,6 +52,35 @@ def provider_api_get(*, organisation: Organisation, user: User, slug: str) -> Ap
 def provider_rollups(*, organisation: Organisation, api_ids: Iterable[int]) -> QuerySet:
     """Rollups the organisation imported for the given APIs of its own."""
     return UsageRollup.objects.filter(organisation=organisation, api_id__in=list(api_ids))
+
+
+def alert_api_list(*, organisation: Organisation, user: User, is_admin: bool) -> QuerySet[Api]:
+    """The organisation's APIs whose alert rules ``user`` writes: every one they see for
+    admins, else those of the teams they maintain."""
+    apis = provider_api_list(organisation=organisation, user=user)
+    if is_admin:
+        return apis
+    return apis.filter(
+        team__memberships__user=user, team__memberships__role=TeamRole.MAINTAINER
+    ).distinct()
+
+
+def alert_rule_list(*, organisation: Organisation, user: User) -> QuerySet[AlertRule]:
+    """The organisation's alert rules on the APIs ``user`` sees and on its applications."""
+    visible = api_list_visible(user=user).filter(organisation=organisation).values("pk")
+    return (
+        AlertRule.objects.filter(organisation=organisation)
+        .filter(Q(api__in=visible) | Q(application__isnull=False))
+        .select_related("organisation", "api", "application__team")
+        .order_by("name", "id")
+    )
+
+
+def alert_rule_get(*, organisation: Organisation, user: User, pk: int) -> AlertRule:
+    rule = alert_rule_list(organisation=organisation, user=user).filter(pk=pk).first()
+    if rule is None:
+        raise Http404("Not found.")
+    return rule
 
 
 def route_rollups(*, organisation: Organisation, api: Api) -> QuerySet[RouteRollup]:

@@ -80,6 +80,29 @@ class ApplicationForm(forms.Form):
         self.fields["team"].queryset = teams
 
 
+class ApplicationEditForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    owners = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Members of the organisation who answer for the application.",
+    )
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owners"].queryset = members
+        self.fields["owners"].label_from_instance = _member_label
+
+
+def _member_label(user) -> str:
+    name = user.get_full_name()
+    return f"{name} ({user.email})" if name else user.email
+
+
 class SubscribeForm(forms.Form):
     """An application (or the name of a new one), a plan and a reason."""
 

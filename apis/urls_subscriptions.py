@@ -39,6 +39,16 @@ urlpatterns = [
         name="application",
     ),
     path(
+        "o/<slug:org>/applications/<int:pk>/edit/",
+        views_applications.application_edit,
+        name="application_edit",
+    ),
+    path(
+        "o/<slug:org>/applications/<int:pk>/delete/",
+        views_applications.application_delete,
+        name="application_delete",
+    ),
+    path(
         "o/<slug:org>/subscriptions/<int:pk>/keys/new/",
         views_applications.key_issue,
         name="key_issue",
@@ -50,6 +60,11 @@ urlpatterns = [
     path("o/<slug:org>/webhooks/", views_webhooks.webhook_list, name="webhook_list"),
     path("o/<slug:org>/webhooks/<int:pk>/", views_webhooks.webhook_detail, name="webhook"),
     path("o/<slug:org>/webhooks/<int:pk>/edit/", views_webhooks.webhook_edit, name="webhook_edit"),
+    path(
+        "o/<slug:org>/webhooks/<int:webhook>/deliveries/<int:pk>/redeliver/",
+        views_webhooks.delivery_redeliver,
+        name="webhook_redeliver",
+    ),
     path(
         "o/<slug:org>/webhooks/<int:pk>/delete/",
         views_webhooks.webhook_delete,

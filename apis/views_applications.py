@@ -12,19 +12,22 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
 from tenants.forms import add_application_error
+from tenants.models import User
 from tenants.scoping import organisation_view
+from tenants.selectors import membership_list
 
 from . import selectors_consumers
 from . import selectors_subscriptions as selectors
-from .forms_subscriptions import ApplicationForm
+from .forms_subscriptions import ApplicationEditForm, ApplicationForm
 from .models import Application, Credential, Subscription
-from .services import keys
+from .services import applications, keys
 from .services.applications import application_create
 from .services.subscriptions import is_consumer
 from .views_subscriptions import form_status, refuse
@@ -109,6 +112,79 @@ def _detail_context(request: HttpRequest, application: Application, revealed=Non
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = selectors.application_get(organisation=request.organisation, pk=pk)
     return render(request, DETAIL_TEMPLATE, _detail_context(request, application))
+
+
+def _managed_application(request: HttpRequest, pk: int) -> tuple[Application, Actor]:
+    application = selectors.application_get(organisation=request.organisation, pk=pk)
+    actor = Actor.from_request(request)
+    if not is_consumer(actor=actor, application=application):
+        raise PermissionDenied("Only the application's team changes it.")
+    return application, actor
+
+
+def _members(request: HttpRequest):
+    members = membership_list(organisation=request.organisation).values("user_id")
+    return User.objects.filter(pk__in=members, is_active=True).order_by("email")
+
+
+@organisation_view()
+@require_http_methods(["GET", "POST"])
+def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Name, description and owners, for the application's team and the admins."""
+    application, actor = _managed_application(request, pk)
+    initial = {
+        "name": application.name,
+        "description": application.description,
+        "owners": list(application.owners.all()),
+    }
+    form = ApplicationEditForm(request.POST or None, members=_members(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            applications.application_update(
+                application=application,
+                actor=actor,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                owners=list(form.cleaned_data["owners"]),
+            )
+        except ApplicationError as error:
+            refuse(error)
+            add_application_error(form, error)
+            application.refresh_from_db()  # the refused values were rolled back
+        else:
+            messages.success(request, f"Application {application.name} saved.")
+            return redirect(application)
+    return render(
+        request,
+        "apis/subscriptions/application_edit.html",
+        {"application": application, "form": form},
+        status=form_status(form),
+    )
+
+
+@organisation_view()
+@require_http_methods(["GET", "POST"])
+def application_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Refused while the application has live subscriptions (pending, approved, suspended):
+    they are ended first, from either side, so that keys leave the gateways."""
+    application, actor = _managed_application(request, pk)
+    if request.method == "POST":
+        try:
+            applications.application_delete(application=application, actor=actor)
+        except ApplicationError as error:
+            refuse(error)
+            messages.error(request, error.message)
+            return redirect(application)
+        messages.success(request, f"Application {application.name} deleted.")
+        return redirect(reverse("apis:application_list", kwargs={"org": request.organisation.slug}))
+    live = [
+        s for s in _subscriptions_of(request, application) if s.state in Subscription.LIVE_STATES
+    ]
+    return render(
+        request,
+        "apis/subscriptions/application_delete.html",
+        {"application": application, "live": live},
+    )
 
 
 # --- Keys ---------------------------------------------------------------------------

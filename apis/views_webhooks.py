@@ -1,14 +1,14 @@
 """Webhook pages for organisation admins: the list with "add", one webhook with its
-delivery log, edit (and switch off), delete. A new webhook's signing secret is
-shown in the answer that made it, once."""
+delivery log (a failed delivery can be sent again), edit (and switch off), delete.
+A new webhook's signing secret is shown in the answer that made it, once."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
@@ -76,6 +76,29 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "apis/webhooks/detail.html#deliveries", context)
     return render(request, "apis/webhooks/detail.html", context)
+
+
+@organisation_view(min_role=OrgRole.ADMIN)
+@require_POST
+def delivery_redeliver(request: HttpRequest, webhook: int, pk: int) -> HttpResponse:
+    """Send a failed delivery again: same payload and id, a fresh set of attempts. htmx
+    gets the delivery's row back, with the message out of band."""
+    hook = selectors.webhook_get(organisation=request.organisation, pk=webhook)
+    delivery = selectors.delivery_list(webhook=hook).filter(pk=pk).first()
+    if delivery is None:
+        raise Http404("Not found.")
+    try:
+        delivery = webhooks.delivery_redeliver(delivery=delivery, actor=Actor.from_request(request))
+    except ApplicationError as error:
+        refuse(error)
+        messages.error(request, error.message)
+        delivery.refresh_from_db()
+    else:
+        messages.success(request, f"The {delivery.event} delivery is queued to be sent again.")
+    if request.htmx:
+        context = {"webhook": hook, "d": delivery, "with_messages": True}
+        return render(request, "apis/webhooks/detail.html#delivery", context)
+    return redirect(_url(request, hook))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)

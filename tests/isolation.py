@@ -995,6 +995,12 @@ REGISTRY: dict[str, Entry] = {
         payload=lambda s: {"team": s.team.pk, "name": "Acme Billing"},
     ),
     "apis:application": organisation(lambda s: {**org(s), "pk": s.application.pk}),
+    "apis:application_edit": organisation(
+        lambda s: {**org(s), "pk": s.application.pk}, role=TeamRole.DEVELOPER
+    ),
+    "apis:application_delete": organisation(
+        lambda s: {**org(s), "pk": s.application.pk}, role=TeamRole.DEVELOPER
+    ),
     "apis:key_issue": organisation(
         lambda s: {**org(s), "pk": s.keyless_subscription.pk}, role=TeamRole.DEVELOPER
     ),
@@ -1015,6 +1021,10 @@ REGISTRY: dict[str, Entry] = {
     "apis:webhook": organisation(lambda s: {**org(s), "pk": s.webhook.pk}, role=ADMIN),
     "apis:webhook_edit": organisation(lambda s: {**org(s), "pk": s.webhook.pk}, role=ADMIN),
     "apis:webhook_delete": organisation(lambda s: {**org(s), "pk": s.webhook.pk}, role=ADMIN),
+    "apis:webhook_redeliver": organisation(
+        lambda s: {**org(s), "webhook": s.webhook_delivery.webhook_id, "pk": s.webhook_delivery.pk},
+        role=ADMIN,
+    ),
     "apis:plan_list": organisation(owned_api, role=MAINTAINER),
     "apis:plan_new": organisation(
         owned_api,
@@ -1031,6 +1041,14 @@ REGISTRY: dict[str, Entry] = {
     ),
     "analytics:ai": organisation(org, setup=_usage),
     "analytics:lambda": organisation(org, setup=_usage),
+    "analytics:alert_list": organisation(org, setup=lambda s: s.alert_rule),
+    "analytics:alert_new": organisation(org, role=DEVELOPER),
+    "analytics:alert_edit": organisation(
+        lambda s: {**org(s), "pk": s.alert_rule.pk}, role=MAINTAINER
+    ),
+    "analytics:alert_delete": organisation(
+        lambda s: {**org(s), "pk": s.alert_rule.pk}, role=MAINTAINER
+    ),
     # --- REST API
     "api:connection-list": organisation(org, write_role=ADMIN),
     "api:connection-detail": organisation(connection, write_role=ADMIN),
