@@ -59,14 +59,28 @@ def run_due_operations() -> None:
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=None)
-def deliver_webhook(self, delivery_id: int) -> None:
-    """POST one webhook delivery; retried with backoff until it lands or gives up."""
-    from .services.webhooks import DeliveryFailed, delivery_execute, retry_delay
+def deliver_webhook(self, delivery_id: int, attempts: int | None = None) -> None:
+    """POST one webhook delivery; retried with backoff until it lands or gives up.
+
+    ``attempts`` (those made before this task was queued) lets a duplicate task drop out.
+    """
+    from .services.webhooks import DeliveryFailed, delivery_execute
 
     try:
-        delivery_execute(delivery_id)
-    except DeliveryFailed:
-        raise self.retry(countdown=retry_delay(self.request.retries)) from None
+        delivery_execute(delivery_id, attempts=attempts)
+    except DeliveryFailed as failed:
+        raise self.retry(
+            args=(delivery_id,), kwargs={"attempts": failed.attempts}, countdown=failed.delay
+        ) from None
+
+
+@shared_task(ignore_result=True)
+def requeue_stuck_webhook_deliveries() -> None:
+    """Beat: queue again the webhook deliveries whose task was lost (a flushed broker)."""
+    from .services.webhooks import delivery_requeue_stuck
+
+    for delivery_id, attempts in delivery_requeue_stuck():
+        deliver_webhook.delay(delivery_id, attempts=attempts)
 
 
 @shared_task(ignore_result=True)

@@ -23,6 +23,11 @@ PERIODIC_TASKS = [
         name="Gateway operations due", task="apis.tasks.run_due_operations", every_seconds=60
     ),
     PeriodicTaskSpec(
+        name="Webhook deliveries stuck",
+        task="apis.tasks.requeue_stuck_webhook_deliveries",
+        every_seconds=60,
+    ),
+    PeriodicTaskSpec(
         name="Key expiry notices", task="apis.tasks.notify_expiring_keys", every_seconds=86400
     ),
     PeriodicTaskSpec(

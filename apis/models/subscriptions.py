@@ -263,9 +263,19 @@ class WebhookDelivery(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When the current attempt started or the next one is due; a pending delivery long
+    # past it has lost its task, and the sweep queues it again.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="webhookdelivery_pending_due",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook} ({self.state})"

@@ -39,7 +39,8 @@ def _deliver_after_commit(delivery_ids: list[int]) -> None:
 
     def send():
         for delivery_id in delivery_ids:
-            deliver_webhook.delay(delivery_id)
+            # None made yet: should the sweep also queue one, only one of the two sends.
+            deliver_webhook.delay(delivery_id, attempts=0)
 
     transaction.on_commit(send)
 

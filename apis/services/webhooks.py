@@ -13,7 +13,10 @@ import logging
 import random
 import secrets
 import time
+from datetime import timedelta
+from urllib.parse import urlsplit
 
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -26,16 +29,26 @@ from tenants.services.audit import audit_record
 from tenants.services.organisations import require_org_admin
 
 from ..models import Webhook, WebhookDelivery
-from ..specs.fetch import FetchError, _addresses, _check_addresses
+from ..specs.fetch import FetchError, pinned_pool, resolve_checked
 from .events import _deliver_after_commit
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Portico-Signature"
+# A pending delivery this long past its due time has lost its task. Far longer than
+# an attempt lasts (a connect and a read of WEBHOOK_TIMEOUT each), so one in flight
+# is never taken for stuck.
+STUCK_AFTER = timedelta(minutes=5)
 
 
 class DeliveryFailed(Exception):
-    """This attempt failed and another is due."""
+    """This attempt failed and another is due after ``delay`` seconds."""
+
+    def __init__(self, delivery_id: int, attempts: int, delay: float):
+        super().__init__(delivery_id)
+        self.delivery_id = delivery_id
+        self.attempts = attempts
+        self.delay = delay
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -159,7 +172,8 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDel
         raise Conflict("This webhook is switched off; switch it on before sending again.")
     delivery.state = WebhookDelivery.State.PENDING
     delivery.attempts = 0
-    delivery.save(update_fields=["state", "attempts"])
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["state", "attempts", "next_attempt_at"])
     audit_record(
         actor=actor,
         organisation=delivery.organisation,
@@ -171,10 +185,12 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDel
     return delivery
 
 
-def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
-    """Make one attempt; raise DeliveryFailed when another attempt should follow."""
-    import requests
+def delivery_execute(delivery_id: int, *, attempts: int | None = None) -> WebhookDelivery | None:
+    """Make one attempt; raise DeliveryFailed when another attempt should follow.
 
+    ``attempts`` is how many attempts the caller saw made: a task queued twice for the
+    same attempt (a lost task queued again by the sweep, then found after all) sends once.
+    """
     with transaction.atomic():
         delivery = (
             # Only the delivery's row: another delivery to the same webhook in flight must
@@ -184,30 +200,19 @@ def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
             .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
             .first()
         )
-        if delivery is None:
+        if delivery is None or (attempts is not None and delivery.attempts != attempts):
             return None
         delivery.attempts += 1
-        delivery.save(update_fields=["attempts"])
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["attempts", "next_attempt_at"])
     webhook = delivery.webhook
     body = json.dumps({"id": delivery.pk, **delivery.payload}, separators=(",", ":")).encode()
     timestamp = int(time.time())
     error, status = "", None
     try:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(webhook.url)
-        host = parts.hostname or ""
-        # Metadata and other reserved addresses are refused even when private ones are not.
-        _check_addresses(
-            host,
-            _addresses(host, parts.port or 443),
-            allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
-        )
-        response = requests.post(
+        status = _post(
             webhook.url,
-            data=body,
-            timeout=settings.WEBHOOK_TIMEOUT,
-            allow_redirects=False,
+            body,
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": "Portico-Webhooks",
@@ -216,14 +221,12 @@ def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
                 SIGNATURE_HEADER: sign(webhook.secret(), timestamp, body),
             },
         )
-        status = response.status_code
         if not 200 <= status < 300:
             error = f"The receiver answered HTTP {status}."
     except FetchError as exc:
         error = exc.message
-    except requests.RequestException as exc:
-        error = f"Could not reach the receiver ({exc.__class__.__name__})."
     final = not error or delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+    delay = 0.0 if final else retry_delay(delivery.attempts - 1)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         response_status=status,
         last_error=error[:500],
@@ -235,10 +238,72 @@ def delivery_execute(delivery_id: int) -> WebhookDelivery | None:
             else WebhookDelivery.State.PENDING
         ),
         delivered_at=timezone.now() if not error else None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
     )
     if error and not final:
         logger.info(
             "webhook delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error
         )
-        raise DeliveryFailed(delivery.pk)
+        raise DeliveryFailed(delivery.pk, delivery.attempts, delay)
     return WebhookDelivery.objects.get(pk=delivery.pk)
+
+
+def _post(url: str, body: bytes, *, headers: dict[str, str]) -> int:
+    """POST ``body`` to ``url`` and return the status; redirects are not followed.
+
+    The connection goes to the address that was checked, not to the name resolved
+    again, so a second DNS answer cannot turn a public receiver into a private one.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise FetchError("The webhook URL is not an http(s) URL with a host.")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    # Metadata and other reserved addresses are refused even when private ones are not.
+    addresses = resolve_checked(host, port, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+    timeout = settings.WEBHOOK_TIMEOUT
+    pool = pinned_pool(
+        parts.scheme, host, addresses[0], port, timeout=urllib3.Timeout(timeout, timeout)
+    )
+    try:
+        response = pool.urlopen(
+            "POST",
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            body=body,
+            headers={"Host": parts.netloc.rsplit("@", 1)[-1], **headers},
+            redirect=False,
+            preload_content=False,
+        )
+        # The body is not kept, so it is not read: a receiver cannot hold the attempt
+        # open by trickling one.
+        response.close()
+        return response.status
+    except urllib3.exceptions.HTTPError as exc:
+        raise FetchError(f"Could not reach the receiver ({exc.__class__.__name__}).") from exc
+    finally:
+        pool.close()
+
+
+def delivery_requeue_stuck(*, limit: int = 500) -> list[tuple[int, int]]:
+    """Take pending deliveries whose attempt was due minutes ago (their task was lost)
+    and return them as (id, attempts made) pairs, for one new task each.
+
+    Taking one moves its due time to now under a row lock, so a second sweep running
+    meanwhile, or the next one, leaves it alone until it is stuck again.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        stuck = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(state=WebhookDelivery.State.PENDING, next_attempt_at__lt=now - STUCK_AFTER)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", "attempts")[:limit]
+        )
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in stuck]).update(next_attempt_at=now)
+    for delivery_id, attempts in stuck:
+        logger.warning(
+            "webhook delivery %s was stuck pending after %s attempts; queued again",
+            delivery_id,
+            attempts,
+        )
+    return stuck

@@ -79,6 +79,30 @@ def _check_addresses(host: str, addresses: list[str], *, allow_private: bool) ->
             )
 
 
+def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[str]:
+    """The host's addresses, each checked; connect to one of these, never to the name again."""
+    addresses = _addresses(host, port)
+    _check_addresses(host, addresses, allow_private=allow_private)
+    return addresses
+
+
+def pinned_pool(
+    scheme: str, host: str, address: str, port: int, *, timeout: urllib3.Timeout
+) -> urllib3.HTTPConnectionPool:
+    """A one-connection pool to ``address``; over TLS it still sends and verifies ``host``."""
+    common = {"port": port, "timeout": timeout, "retries": False, "maxsize": 1}
+    if scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            **common,
+        )
+    return urllib3.HTTPConnectionPool(address, **common)
+
+
 def fetch(
     url: str,
     *,
@@ -98,8 +122,7 @@ def fetch(
             raise FetchError("The URL has no host.")
         host = parts.hostname
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = _addresses(host, port)
-        _check_addresses(host, addresses, allow_private=allow_private)
+        addresses = resolve_checked(host, port, allow_private=allow_private)
         response = _request(
             parts.scheme,
             host,
@@ -140,23 +163,7 @@ def _request(scheme, host, address, port, *, path, timeout, deadline, headers):
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _timed_out(host, timeout)
-    common = {
-        "port": port,
-        "timeout": urllib3.Timeout(total=remaining),
-        "retries": False,
-        "maxsize": 1,
-    }
-    if scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address,
-            server_hostname=host,
-            assert_hostname=host,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
-            **common,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, **common)
+    pool = pinned_pool(scheme, host, address, port, timeout=urllib3.Timeout(total=remaining))
     try:
         return pool.urlopen(
             "GET", path, headers=headers, redirect=False, preload_content=False, decode_content=True
