@@ -33,7 +33,7 @@ import botocore.exceptions
 from django.conf import settings
 from django.utils import timezone
 
-from apis.gateways.aws import _AwsAdapter, _error_message
+from apis.gateways.aws.base import AwsAdapter, error_message
 
 from ..limiter import RateLimiter, cloudwatch_scope
 from ..models import LogSource
@@ -49,7 +49,7 @@ class TokenExpired(Exception):
     pass
 
 
-class LogsClient(_AwsAdapter):
+class LogsClient(AwsAdapter):
     """A CloudWatch Logs client for one source: the AWS connection's region, endpoint
     and role (a source may name its own region), calls counted and rate-limited."""
 
@@ -86,9 +86,9 @@ class LogsClient(_AwsAdapter):
             code = exc.response.get("Error", {}).get("Code", "")
             if params.get("nextToken") and code == "InvalidParameterException":
                 raise TokenExpired from exc
-            raise ImportFailed(_error_message(exc)) from exc
+            raise ImportFailed(error_message(exc)) from exc
         except botocore.exceptions.BotoCoreError as exc:
-            raise ImportFailed(_error_message(exc)) from exc
+            raise ImportFailed(error_message(exc)) from exc
 
 
 def _ms(moment: datetime.datetime) -> int:

@@ -3,8 +3,8 @@ from importlib import import_module
 from .base import GatewayAdapter
 
 ADAPTERS = {
-    "aws_rest": "apis.gateways.aws.AwsRestAdapter",
-    "aws_http": "apis.gateways.aws.AwsHttpAdapter",
+    "aws_rest": "apis.gateways.aws.rest.AwsRestAdapter",
+    "aws_http": "apis.gateways.aws.http.AwsHttpAdapter",
     "litellm": "apis.gateways.litellm.LiteLLMAdapter",
     "apipark": "apis.gateways.apipark.APIParkAdapter",
     "openapi_url": "apis.gateways.openapi_url.OpenApiUrlAdapter",
