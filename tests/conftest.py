@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
+from portal.celery import app as celery_app
 from tenants.roles import OrgRole, TeamRole
 
 from .factories import OrganisationFactory, TeamFactory, member_of
@@ -18,6 +19,16 @@ from .factories import OrganisationFactory, TeamFactory, member_of
 def _clean_cache():
     cache.clear()
     return
+
+
+@pytest.fixture
+def enqueue_for_real():
+    """Send tasks to the broker instead of running them in the test process (tests that
+    start a real worker: tests/workers.py)."""
+    original = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = original
 
 
 @dataclass

@@ -3,17 +3,9 @@ nothing is lost and nothing is counted twice, in the events or in the rollups.""
 
 import gzip
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import uuid
 from collections import Counter
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models import Sum
@@ -22,8 +14,8 @@ from django.utils import timezone
 from analytics.models import ImportRun, LogSource, LogUpload, UsageRollup
 from analytics.services import sources
 from analytics.tasks import import_upload_task
-from portal.celery import app as celery_app
 from tenants.actors import Actor
+from tests.workers import Worker, drop_queue, new_queue
 
 from .logs import corpus, hour_of, make_source
 
@@ -32,97 +24,13 @@ PAGE_LINES = 1000
 DEADLINE_SECONDS = 180
 
 
-def _database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    user = quote(db["USER"] or "", safe="")
-    password = quote(db["PASSWORD"] or "", safe="")
-    credentials = f"{user}:{password}@" if password else f"{user}@"
-    return f"postgres://{credentials}{db['HOST']}:{db['PORT']}/{quote(db['NAME'], safe='')}"
-
-
-@pytest.fixture
-def enqueue_for_real():
-    original = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = original
-
-
-class Worker:
-    def __init__(self, queue: str, media: str, log_path):
-        self.queue, self.media, self.log_path = queue, media, log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "Worker":
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "PORTICO_ENV": "development",
-            "DATABASE_URL": _database_url(),
-            "CELERY_BROKER_URL": celery_app.conf.broker_url,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "MEDIA_ROOT": self.media,
-            "ANALYTICS_PAGE_LINES": str(PAGE_LINES),
-            "LOG_LEVEL": "WARNING",
-        }
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
-                 "--without-mingle", "--without-gossip", "--loglevel=WARNING",
-                 "-Q", self.queue, "-n", f"{self.queue}-{uuid.uuid4().hex[:4]}@%h"],
-                cwd=django_settings.BASE_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=20)
-
-    def stop(self) -> None:
-        if self.alive():
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 def _wait_for(condition, what: str, worker: Worker):
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while True:
+    def done():
         value = condition()
-        if value:
-            return value
-        log = worker.log_path.read_text()[-3000:]
-        assert worker.alive(), f"the worker exited:\n{log}"
-        assert time.monotonic() < deadline, f"{what}: not within {DEADLINE_SECONDS} s\n{log}"
-        assert not LogUpload.objects.filter(state="failed").exists(), log
-        time.sleep(0.05)
+        assert value or not LogUpload.objects.filter(state="failed").exists(), worker.log()[-3000:]
+        return value
 
-
-def _drop_queue(queue: str) -> None:
-    """The queue, and the message the killed worker left unacknowledged for it."""
-    with celery_app.connection_for_write() as conn:
-        channel = conn.default_channel
-        channel.queue_delete(queue)
-        client = getattr(channel, "client", None)
-        if client is None:
-            return
-        for tag, payload in client.hgetall("unacked").items():
-            try:
-                _, _, routing_key = json.loads(payload)
-            except (ValueError, TypeError):
-                continue
-            if routing_key == queue:
-                client.hdel("unacked", tag)
-                client.zrem("unacked_index", tag)
+    return worker.wait_for(done, what=what, seconds=DEADLINE_SECONDS, interval=0.05)
 
 
 @pytest.fixture
@@ -149,7 +57,7 @@ def test_a_worker_killed_mid_import_loses_and_doubles_nothing(
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     media = tmp_path / "media"
     settings.MEDIA_ROOT = str(media)  # through the fixture: the storage hears of it
-    queue = f"test-import-{uuid.uuid4().hex[:12]}"
+    queue = new_queue("test-import")
     monkeypatch.setattr(
         sources,
         "queue_upload_import",
@@ -162,8 +70,9 @@ def test_a_worker_killed_mid_import_loses_and_doubles_nothing(
         source=source, file=ContentFile(data, name="big.log.gz"), actor=Actor.system()
     )
     log_path = tmp_path / "worker.log"
-    first = Worker(queue, str(media), log_path).start()
-    second = Worker(queue, str(media), log_path)
+    env = {"MEDIA_ROOT": str(media), "ANALYTICS_PAGE_LINES": str(PAGE_LINES)}
+    first = Worker(queue, log_path, env=env).start()
+    second = Worker(queue, log_path, env=env)
     try:
         _wait_for(
             lambda: ImportRun.objects.filter(upload=upload, pages__gte=5).exists(),
@@ -197,7 +106,7 @@ def test_a_worker_killed_mid_import_loses_and_doubles_nothing(
     finally:
         first.stop()
         second.stop()
-        _drop_queue(queue)
+        drop_queue(queue)
 
     upload.refresh_from_db()
     assert upload.lines_done == LINES
