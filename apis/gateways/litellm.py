@@ -50,71 +50,72 @@ _USAGE = {
         "total_tokens": {"type": "integer"},
     },
 }
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+_TEXT_OR_TEXTS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+# What chat and text completions both accept besides the model and the prompt.
+_SAMPLING = {
+    "max_tokens": {"type": "integer", "minimum": 1},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+    "stream": {"type": "boolean", "default": False},
+}
 
 
-def _model_property(model: str) -> dict:
-    return {"type": "string", "enum": [model], "description": "The model to call."}
+def _object(properties: dict, *, required: list[str] | None = None) -> dict:
+    if required:
+        return {"type": "object", "required": required, "properties": properties}
+    return {"type": "object", "properties": properties}
 
 
-def _chat(model: str) -> dict:
-    request = {
-        "type": "object",
-        "required": ["model", "messages"],
-        "properties": {
-            "model": _model_property(model),
-            "messages": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "required": ["role", "content"],
-                    "properties": {
-                        "role": {
-                            "type": "string",
-                            "enum": ["system", "user", "assistant", "tool"],
-                        },
-                        "content": {"type": "string"},
-                    },
-                },
-            },
-            "max_tokens": {"type": "integer", "minimum": 1},
-            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
-            "stream": {"type": "boolean", "default": False},
-        },
-    }
-    response = {
-        "type": "object",
-        "properties": {
+def _array_of(**properties) -> dict:
+    return {"type": "array", "items": _object(properties)}
+
+
+def _request(model: str, needs: str, **properties) -> dict:
+    """A request body: the model (only this one) and ``needs`` are required."""
+    return _object(
+        {"model": {"type": "string", "enum": [model], "description": "The model to call."}}
+        | properties,
+        required=["model", needs],
+    )
+
+
+def _completion_response(**choice) -> dict:
+    """The answer of chat and text completions: choices that differ in what they hold."""
+    return _object(
+        {
             "id": {"type": "string"},
             "object": {"type": "string"},
             "created": {"type": "integer"},
             "model": {"type": "string"},
-            "choices": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "index": {"type": "integer"},
-                        "message": {
-                            "type": "object",
-                            "properties": {
-                                "role": {"type": "string"},
-                                "content": {"type": "string", "nullable": True},
-                            },
-                        },
-                        "finish_reason": {"type": "string", "nullable": True},
-                    },
-                },
-            },
+            "choices": _array_of(
+                index={"type": "integer"}, **choice, finish_reason=_NULLABLE_STRING
+            ),
             "usage": _USAGE,
+        }
+    )
+
+
+def _chat(model: str) -> dict:
+    message = _object(
+        {
+            "role": {"type": "string", "enum": ["system", "user", "assistant", "tool"]},
+            "content": {"type": "string"},
         },
-    }
+        required=["role", "content"],
+    )
     return {
         "path": "/v1/chat/completions",
         "operation_id": "createChatCompletion",
         "summary": "Chat completion",
-        "request": request,
-        "response": response,
+        "request": _request(
+            model,
+            "messages",
+            messages={"type": "array", "minItems": 1, "items": message},
+            **_SAMPLING,
+        ),
+        "response": _completion_response(
+            message=_object({"role": {"type": "string"}, "content": _NULLABLE_STRING})
+        ),
     }
 
 
@@ -123,43 +124,8 @@ def _completion(model: str) -> dict:
         "path": "/v1/completions",
         "operation_id": "createCompletion",
         "summary": "Text completion",
-        "request": {
-            "type": "object",
-            "required": ["model", "prompt"],
-            "properties": {
-                "model": _model_property(model),
-                "prompt": {
-                    "oneOf": [
-                        {"type": "string"},
-                        {"type": "array", "items": {"type": "string"}},
-                    ]
-                },
-                "max_tokens": {"type": "integer", "minimum": 1},
-                "temperature": {"type": "number", "minimum": 0, "maximum": 2},
-                "stream": {"type": "boolean", "default": False},
-            },
-        },
-        "response": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "object": {"type": "string"},
-                "created": {"type": "integer"},
-                "model": {"type": "string"},
-                "choices": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "index": {"type": "integer"},
-                            "text": {"type": "string"},
-                            "finish_reason": {"type": "string", "nullable": True},
-                        },
-                    },
-                },
-                "usage": _USAGE,
-            },
-        },
+        "request": _request(model, "prompt", prompt=_TEXT_OR_TEXTS, **_SAMPLING),
+        "response": _completion_response(text={"type": "string"}),
     }
 
 
@@ -168,39 +134,24 @@ def _embedding(model: str) -> dict:
         "path": "/v1/embeddings",
         "operation_id": "createEmbedding",
         "summary": "Embeddings",
-        "request": {
-            "type": "object",
-            "required": ["model", "input"],
-            "properties": {
-                "model": _model_property(model),
-                "input": {
-                    "oneOf": [
-                        {"type": "string"},
-                        {"type": "array", "items": {"type": "string"}},
-                    ]
-                },
-                "encoding_format": {"type": "string", "enum": ["float", "base64"]},
-            },
-        },
-        "response": {
-            "type": "object",
-            "properties": {
+        "request": _request(
+            model,
+            "input",
+            input=_TEXT_OR_TEXTS,
+            encoding_format={"type": "string", "enum": ["float", "base64"]},
+        ),
+        "response": _object(
+            {
                 "object": {"type": "string"},
                 "model": {"type": "string"},
-                "data": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "object": {"type": "string"},
-                            "index": {"type": "integer"},
-                            "embedding": {"type": "array", "items": {"type": "number"}},
-                        },
-                    },
-                },
+                "data": _array_of(
+                    object={"type": "string"},
+                    index={"type": "integer"},
+                    embedding={"type": "array", "items": {"type": "number"}},
+                ),
                 "usage": _USAGE,
-            },
-        },
+            }
+        ),
     }
 
 
@@ -209,34 +160,24 @@ def _image_generation(model: str) -> dict:
         "path": "/v1/images/generations",
         "operation_id": "createImage",
         "summary": "Image generation",
-        "request": {
-            "type": "object",
-            "required": ["model", "prompt"],
-            "properties": {
-                "model": _model_property(model),
-                "prompt": {"type": "string"},
-                "n": {"type": "integer", "minimum": 1},
-                "size": {"type": "string", "example": "1024x1024"},
-            },
-        },
-        "response": {
-            "type": "object",
-            "properties": {
+        "request": _request(
+            model,
+            "prompt",
+            prompt={"type": "string"},
+            n={"type": "integer", "minimum": 1},
+            size={"type": "string", "example": "1024x1024"},
+        ),
+        "response": _object(
+            {
                 "created": {"type": "integer"},
-                "data": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "url": {"type": "string"},
-                            "b64_json": {"type": "string"},
-                            "revised_prompt": {"type": "string"},
-                        },
-                    },
-                },
+                "data": _array_of(
+                    url={"type": "string"},
+                    b64_json={"type": "string"},
+                    revised_prompt={"type": "string"},
+                ),
                 "usage": _USAGE,
-            },
-        },
+            }
+        ),
     }
 
 
@@ -246,20 +187,14 @@ def _audio_transcription(model: str) -> dict:
         "operation_id": "createTranscription",
         "summary": "Audio transcription",
         "content_type": "multipart/form-data",
-        "request": {
-            "type": "object",
-            "required": ["model", "file"],
-            "properties": {
-                "model": _model_property(model),
-                "file": {"type": "string", "format": "binary"},
-                "language": {"type": "string"},
-                "response_format": {"type": "string", "enum": ["json", "text", "srt", "vtt"]},
-            },
-        },
-        "response": {
-            "type": "object",
-            "properties": {"text": {"type": "string"}, "usage": _USAGE},
-        },
+        "request": _request(
+            model,
+            "file",
+            file={"type": "string", "format": "binary"},
+            language={"type": "string"},
+            response_format={"type": "string", "enum": ["json", "text", "srt", "vtt"]},
+        ),
+        "response": _object({"text": {"type": "string"}, "usage": _USAGE}),
     }
 
 
