@@ -1,6 +1,8 @@
 """Number formats of the usage pages, and the "who still calls" panel of a deprecated
 version's page."""
 
+from urllib.parse import quote
+
 from django import template
 from django.utils import timezone
 
@@ -50,6 +52,13 @@ def cell(value) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}".replace(",", "\u202f")
     return num(value)
+
+
+@register.filter
+def query_string(query: dict) -> str:
+    """The range's query string (``RangeForm.query``), for links that keep the range:
+    each value encoded as the ``urlencode`` filter does."""
+    return "&".join(f"{key}={quote(str(value))}" for key, value in query.items())
 
 
 @register.inclusion_tag("analytics/_who_still_calls.html", takes_context=True)
