@@ -19,7 +19,7 @@ from tenants.scoping import organisation_view
 from . import selectors
 from .forms import ApiForm, SpecSourceForm, TransitionForm
 from .models import Api, ApiVersion
-from .policies import can_manage_api, can_manage_team_apis
+from .policies import can_manage_api, can_manage_team_apis, organisations_publishing
 from .services import catalogue, lifecycle
 from .services.sources import read_source
 from .specs.diff import compare
@@ -80,6 +80,8 @@ def catalogue_list(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "catalogue-results":
         return render(request, "apis/catalogue.html#results", context)
+    # The catalogue belongs to no organisation, so it offers each one the user adds APIs to.
+    context["publishing"] = list(organisations_publishing(user=request.user))
     context["tags"] = selectors.tag_list_visible(user=request.user)
     context["teams"] = (
         Team.objects.filter(organisation__memberships__user=request.user)
