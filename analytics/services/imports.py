@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,6 +48,10 @@ class Page:
     # cursor is no longer where this page started.
     commit: Callable[[], bool] = lambda: True
     calls: int = 0
+    # The reader may go on to the next page before this one is stored (see built_ahead):
+    # true of files, whose pages are fixed line ranges; a remote reader whose next call
+    # depends on this page being stored leaves it false.
+    read_ahead: bool = False
 
 
 @dataclass
@@ -71,10 +76,6 @@ def _event_id(line: bytes) -> str:
     return "h" + hashlib.blake2b(line, digest_size=12).hexdigest()
 
 
-def _ts(ts_ms: int) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(ts_ms / 1000, tz=datetime.UTC)
-
-
 def build_rows(
     source: LogSource,
     lines: Iterable[tuple[bytes, LineContext]],
@@ -85,6 +86,8 @@ def build_rows(
     """Parse and resolve ``lines`` into event and invocation rows; count what failed."""
     requests, invocations = [], []
     organisation_id, source_id = source.organisation_id, source.pk
+    moment, utc = datetime.datetime.fromtimestamp, datetime.UTC
+    target_of, application_of = resolver.target, resolver.application
     # Each month an event falls in costs a partition: times far off are refused, or
     # one batch of made-up dates could create thousands of them.
     now_ms = int(timezone.now().timestamp() * 1000)
@@ -109,11 +112,11 @@ def build_rows(
                 result.samples.append({"line": text, "error": str(exc)[:200]})
             continue
         if isinstance(record, RequestRecord):
-            target = resolver.target(record.gateway_api_id, record.stage, record.model)
-            application_id, credential_id = resolver.application(record.api_key_id, record.key_hash)
+            target = target_of(record.gateway_api_id, record.stage, record.model)
+            application_id, credential_id = application_of(record.api_key_id, record.key_hash)
             requests.append(
                 (
-                    _ts(record.ts_ms),
+                    moment(record.ts_ms / 1000, utc),
                     source_id,
                     (record.event_id or context.event_id or _event_id(line))[:128],
                     organisation_id,
@@ -138,7 +141,7 @@ def build_rows(
         elif isinstance(record, InvocationRecord):
             invocations.append(
                 (
-                    _ts(record.ts_ms),
+                    moment(record.ts_ms / 1000, utc),
                     source_id,
                     (record.event_id or context.event_id or _event_id(line))[:64],
                     organisation_id,
@@ -160,6 +163,21 @@ def import_page(
     """One page in one transaction. Raises CursorMoved if another run got there first."""
     result = PageResult()
     requests, invocations = build_rows(source, page.lines, parser, resolver, result)
+    return store_page(
+        source=source, run=run, page=page, requests=requests, invocations=invocations, result=result
+    )
+
+
+def store_page(
+    *,
+    source: LogSource,
+    run: ImportRun,
+    page: Page,
+    requests: list[tuple],
+    invocations: list[tuple],
+    result: PageResult,
+) -> PageResult:
+    """Store a page's rows, its counters and its cursor move in one transaction."""
     with transaction.atomic():
         if not page.commit():
             raise CursorMoved(source.pk)
@@ -180,6 +198,38 @@ def import_page(
             samples=samples,
         )
     return result
+
+
+def built_ahead(
+    pages: Iterator[Page], *, source: LogSource, parser, resolver: Resolver
+) -> Iterator[tuple[Page, tuple[list, list, PageResult]]]:
+    """Each page with its rows (requests, invocations, result). For pages that allow it
+    (``Page.read_ahead``), the next page is read and its rows built in a second thread
+    while the caller stores this one.
+
+    Parsing is Python, and storing is mostly PostgreSQL's work, which the caller waits
+    for without holding the GIL: the two overlap on two cores. Pages are still read
+    (in the calling thread) and stored in order, one transaction each; a page read
+    ahead whose predecessor fails is not stored, and is read again by the next run."""
+
+    def build(page: Page) -> tuple[list, list, PageResult]:
+        result = PageResult()
+        requests, invocations = build_rows(source, page.lines, parser, resolver, result)
+        return requests, invocations, result
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parse") as pool:
+        page = next(pages, None)
+        ahead = pool.submit(build, page) if page is not None else None
+        while ahead is not None:
+            built, current = ahead.result(), page
+            if current.read_ahead:
+                page = next(pages, None)
+                ahead = pool.submit(build, page) if page is not None else None
+                yield current, built
+            else:
+                yield current, built
+                page = next(pages, None)
+                ahead = pool.submit(build, page) if page is not None else None
 
 
 def _claim(source: LogSource) -> bool:
@@ -215,8 +265,23 @@ def import_source(
     try:
         parser = parser_for(source)
         resolver = Resolver(source)
-        for page in pages(source):
-            import_page(source=source, run=run, page=page, parser=parser, resolver=resolver)
+        read = iter(pages(source))
+        pipeline = built_ahead(read, source=source, parser=parser, resolver=resolver)
+        try:
+            for page, (requests, invocations, result) in pipeline:
+                store_page(
+                    source=source,
+                    run=run,
+                    page=page,
+                    requests=requests,
+                    invocations=invocations,
+                    result=result,
+                )
+        finally:
+            # Closed now, not when collected: the reader's file, the parsing thread.
+            pipeline.close()
+            if hasattr(read, "close"):
+                read.close()
     except CursorMoved:
         status, error = ImportRun.Status.FAILED, "Another import moved this source's cursor."
     except ImportFailed as exc:
@@ -264,4 +329,5 @@ __all__ = [
     "import_lines",
     "import_page",
     "import_source",
+    "store_page",
 ]
