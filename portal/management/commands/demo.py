@@ -92,6 +92,15 @@ class Command(BaseCommand):
             seed_gateways(endpoint_url=url, out=self.stdout)
         except Exception as exc:  # the demo still serves without its gateway
             self.stderr.write(f"Acme's gateway could not be synced from {url}: {exc!r}")
+            return
+        from analytics.demo import seed_usage_logs
+
+        try:
+            # A week of access logs and Lambda REPORT lines in the emulator's CloudWatch
+            # Logs, imported now so the usage dashboards have data from the first page.
+            seed_usage_logs(endpoint_url=url, out=self.stdout)
+        except Exception as exc:  # the demo still serves without usage data
+            self.stderr.write(f"Acme's usage logs could not be imported from {url}: {exc!r}")
 
     def _watch(self, children) -> None:
         while True:
