@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from tenants.errors import ValidationFailed
 from tenants.models import Organisation
 from tenants.services.audit import audit_record
 from tenants.services.organisations import require_org_admin
+from tenants.services.unique import save_unique
 
 from ..models import ImportRun, LogSource, LogUpload
 from ..parsers import MappingError, custom_json_parser
@@ -144,13 +145,7 @@ def _public_state(source: LogSource) -> dict:
 
 
 def _save(source: LogSource) -> None:
-    try:
-        with transaction.atomic():
-            source.save()
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            "That name is taken.", fields={"name": ["A log source with this name exists."]}
-        ) from exc
+    save_unique(source, field="name", message="A log source with this name exists.")
 
 
 @transaction.atomic

@@ -1,12 +1,13 @@
 """Applications of consumer teams."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import ProtectedError
 
 from tenants.actors import Actor
 from tenants.errors import Conflict, NotAllowed, ValidationFailed
 from tenants.models import Membership, Team, User
 from tenants.services.audit import audit_record
+from tenants.services.unique import save_unique
 
 from ..models import Application, Subscription
 from .subscriptions import is_consumer
@@ -49,13 +50,7 @@ def application_create(
         raise NotAllowed("Only developers and maintainers of the team create its applications.")
     owners = owners if owners is not None else ([actor.user] if actor.user else [])
     _check_owners(team.organisation_id, owners)
-    try:
-        with transaction.atomic():
-            application.save()
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            "That name is taken.", fields={"name": ["The team has an application of this name."]}
-        ) from exc
+    save_unique(application, field="name", message="The team has an application of this name.")
     application.owners.set(owners)
     audit_record(
         actor=actor,
@@ -83,13 +78,7 @@ def application_update(
         application.name = name
     if description is not None:
         application.description = description
-    try:
-        with transaction.atomic():
-            application.save()
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            "That name is taken.", fields={"name": ["The team has an application of this name."]}
-        ) from exc
+    save_unique(application, field="name", message="The team has an application of this name.")
     if owners is not None:
         _check_owners(application.organisation_id, owners)
         application.owners.set(owners)

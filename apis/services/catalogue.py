@@ -9,6 +9,7 @@ from tenants.actors import Actor
 from tenants.errors import ValidationFailed
 from tenants.models import Organisation, Team
 from tenants.services.audit import audit_record
+from tenants.services.organisations import require_team_in
 
 from .. import search
 from ..models import Api, ApiVersion, Operation, SpecDocument, Tag
@@ -42,6 +43,11 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
     return cleaned
 
 
+def check_visibility(visibility: str) -> None:
+    if visibility not in Api.Visibility.values:
+        raise ValidationFailed("Unknown visibility.", fields={"visibility": ["Choose one."]})
+
+
 def _set_tags(api: Api, tags: list[str]) -> None:
     existing = {t.name: t for t in Tag.objects.filter(name__in=tags)}
     missing = [Tag(name=name) for name in tags if name not in existing]
@@ -72,11 +78,9 @@ def api_create(
     kind: str = Api.Kind.REST,
     actor: Actor,
 ) -> Api:
-    if team.organisation_id != organisation.pk:
-        raise ValidationFailed("Unknown team.", fields={"team": ["No such team here."]})
+    require_team_in(team=team, organisation_id=organisation.pk)
     require_team_maintainer(actor=actor, team=team)
-    if visibility not in Api.Visibility.values:
-        raise ValidationFailed("Unknown visibility.", fields={"visibility": ["Choose one."]})
+    check_visibility(visibility)
     if kind not in Api.Kind.values:
         raise ValidationFailed("Unknown kind.", fields={"kind": ["Choose one."]})
     tags = clean_tags(tags)
@@ -128,13 +132,11 @@ def api_update(
     require_team_maintainer(actor=actor, team=api.team)
     before = _api_state(api)
     if team is not None and team.pk != api.team_id:
-        if team.organisation_id != api.organisation_id:
-            raise ValidationFailed("Unknown team.", fields={"team": ["No such team here."]})
+        require_team_in(team=team, organisation_id=api.organisation_id)
         require_team_maintainer(actor=actor, team=team)
         api.team = team
     if visibility is not None:
-        if visibility not in Api.Visibility.values:
-            raise ValidationFailed("Unknown visibility.", fields={"visibility": ["Choose one."]})
+        check_visibility(visibility)
         api.visibility = visibility
     if name is not None:
         api.name = name
@@ -170,28 +172,11 @@ def refresh_current_version(api: Api) -> None:
     Api.objects.filter(pk=api.pk).update(current_version_id=current, current_state=current_state)
 
 
-def version_create(
-    *,
-    api: Api,
-    raw: bytes,
-    version: str = "",
-    base_url: str = "",
-    actor: Actor,
-    gateway_refs: dict | None = None,
-    state: str = ApiVersion.State.DRAFT,
-) -> ApiVersion:
-    """Parse ``raw`` (outside any transaction: it may be slow) and store it as a new version."""
+def version_create(*, api: Api, raw: bytes, actor: Actor, **options) -> ApiVersion:
+    """Parse ``raw`` (outside any transaction: it may be slow) and store it as a new version;
+    ``options`` are version_create_parsed's (version, base_url, gateway_refs, state)."""
     require_team_maintainer(actor=actor, team=api.team)
-    parsed = ingest(raw)
-    return version_create_parsed(
-        api=api,
-        parsed=parsed,
-        version=version,
-        base_url=base_url,
-        actor=actor,
-        gateway_refs=gateway_refs,
-        state=state,
-    )
+    return version_create_parsed(api=api, parsed=ingest(raw), actor=actor, **options)
 
 
 @transaction.atomic

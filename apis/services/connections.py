@@ -7,7 +7,7 @@ never pass through the portal: the workers' boto3 chain provides them.
 
 import json
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from portal.observability import current_request_id
@@ -15,9 +15,11 @@ from tenants.actors import Actor
 from tenants.errors import Conflict, ValidationFailed
 from tenants.models import Organisation, Team
 from tenants.services.audit import audit_record
-from tenants.services.organisations import require_org_admin
+from tenants.services.organisations import require_org_admin, require_team_in
+from tenants.services.unique import save_unique
 
 from ..models import Api, GatewayConnection, SyncRun
+from .catalogue import check_visibility
 
 TASK = "apis.tasks.sync_connection"
 MIN_INTERVAL, MAX_INTERVAL = 5, 7 * 24 * 60
@@ -115,15 +117,13 @@ def connection_create(
     actor: Actor,
 ) -> GatewayConnection:
     require_org_admin(actor=actor, organisation=organisation)
-    if team.organisation_id != organisation.pk:
-        raise ValidationFailed("Unknown team.", fields={"team": ["No such team here."]})
+    require_team_in(team=team, organisation_id=organisation.pk)
     config = _clean_config(kind, config)
     if kind in NEEDS_SECRET and not secret:
         raise ValidationFailed(
             "A secret is needed.", fields={"secret": ["This gateway needs its admin key or token."]}
         )
-    if visibility not in Api.Visibility.values:
-        raise ValidationFailed("Unknown visibility.", fields={"visibility": ["Choose one."]})
+    check_visibility(visibility)
     _check_interval(interval_minutes)
     connection = GatewayConnection(
         organisation=organisation,
@@ -137,13 +137,7 @@ def connection_create(
         enabled=enabled,
     )
     connection.set_secret(secret)
-    try:
-        with transaction.atomic():
-            connection.save()
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            "That name is taken.", fields={"name": ["A connection with this name exists."]}
-        ) from exc
+    save_unique(connection, field="name", message="A connection with this name exists.")
     _schedule(connection)
     audit_record(
         actor=actor,
@@ -174,16 +168,14 @@ def connection_update(
     require_org_admin(actor=actor, organisation=connection.organisation)
     before = _public_state(connection)
     if team is not None:
-        if team.organisation_id != connection.organisation_id:
-            raise ValidationFailed("Unknown team.", fields={"team": ["No such team here."]})
+        require_team_in(team=team, organisation_id=connection.organisation_id)
         connection.team = team
     if config is not None:
         connection.config = _clean_config(connection.kind, config)
     if secret:
         connection.set_secret(secret)
     if visibility is not None:
-        if visibility not in Api.Visibility.values:
-            raise ValidationFailed("Unknown visibility.", fields={"visibility": ["Choose one."]})
+        check_visibility(visibility)
         connection.visibility = visibility
     if interval_minutes is not None:
         _check_interval(interval_minutes)
@@ -195,13 +187,7 @@ def connection_update(
     ):
         if value is not None:
             setattr(connection, field, value)
-    try:
-        with transaction.atomic():
-            connection.save()
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            "That name is taken.", fields={"name": ["A connection with this name exists."]}
-        ) from exc
+    save_unique(connection, field="name", message="A connection with this name exists.")
     _schedule(connection)
     after = _public_state(connection)
     if secret:

@@ -1,10 +1,11 @@
 """Plans of an API: written by its maintainers."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from tenants.actors import Actor
 from tenants.errors import Conflict, ValidationFailed
 from tenants.services.audit import audit_record
+from tenants.services.unique import save_unique
 
 from ..models import Api, Plan
 from ..policies import require_team_maintainer
@@ -45,6 +46,10 @@ def _validate(plan: Plan) -> None:
             )
 
 
+def _save(plan: Plan) -> None:
+    save_unique(plan, field="name", message="This API has a plan of this name.")
+
+
 @transaction.atomic
 def plan_create(*, api: Api, actor: Actor, **values) -> Plan:
     require_team_maintainer(actor=actor, team=api.team)
@@ -52,13 +57,7 @@ def plan_create(*, api: Api, actor: Actor, **values) -> Plan:
         api=api, organisation=api.organisation, **{k: v for k, v in values.items() if k in FIELDS}
     )
     _validate(plan)
-    try:
-        with transaction.atomic():
-            plan.save()
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            "That name is taken.", fields={"name": ["This API has a plan of this name."]}
-        ) from exc
+    _save(plan)
     audit_record(
         actor=actor,
         organisation=api.organisation,
@@ -77,13 +76,7 @@ def plan_update(*, plan: Plan, actor: Actor, **values) -> Plan:
         if key in FIELDS:
             setattr(plan, key, value)
     _validate(plan)
-    try:
-        with transaction.atomic():
-            plan.save()
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            "That name is taken.", fields={"name": ["This API has a plan of this name."]}
-        ) from exc
+    _save(plan)
     audit_record(
         actor=actor,
         organisation=plan.organisation,

@@ -17,7 +17,7 @@ from ..errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from ..models import Invitation, Membership, Organisation, Team, TeamMembership, User
 from ..roles import OrgRole, TeamRole
 from .audit import audit_record
-from .organisations import require_org_admin
+from .organisations import require_org_admin, require_team_in
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def invitation_create(
         raise ValidationFailed("Unknown role.", fields={"role": [f"'{role}' is not a role."]})
     if role == OrgRole.OWNER and actor_role != OrgRole.OWNER:
         raise NotAllowed("Only owners may invite owners.")
-    if team is not None and team.organisation_id != organisation.pk:
-        raise ValidationFailed("Unknown team.", fields={"team": ["No such team here."]})
+    if team is not None:
+        require_team_in(team=team, organisation_id=organisation.pk)
     if team is None:
         team_role = ""
     elif team_role not in TeamRole.values:

@@ -33,6 +33,12 @@ def require_org_admin(*, actor: Actor, organisation: Organisation) -> str:
     return role
 
 
+def require_team_in(*, team: Team, organisation_id: int) -> None:
+    """Refuse a team of another organisation as unknown: it is not the caller's to name."""
+    if team.organisation_id != organisation_id:
+        raise ValidationFailed("Unknown team.", fields={"team": ["No such team here."]})
+
+
 def _check_slug(slug: str) -> None:
     if slug in RESERVED_SLUGS:
         raise ValidationFailed(
