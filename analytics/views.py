@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from apis.models import ApiVersion
+from tenants.forms import form_status
 from tenants.scoping import organisation_view
 
 from . import dashboards, functions
@@ -57,7 +58,7 @@ def _page(
             "ranges": dashboards.RANGES.items(),
         }
     )
-    status = 400 if form.is_bound and form.errors else 200
+    status = form_status(form)
     if request.htmx and request.htmx.target == BODY_TARGET:
         return render(request, f"{template}#body", context, status=status)
     return render(request, template, context, status=status)

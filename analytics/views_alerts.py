@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apis.selectors_consumers import consumer_application_list, consumer_team_list
-from apis.views_subscriptions import form_status, refuse
+from apis.views_subscriptions import refuse
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
-from tenants.forms import add_application_error
+from tenants.forms import add_application_error, form_status
 from tenants.scoping import organisation_view
 
 from . import selectors as usage

@@ -115,6 +115,20 @@ class ConnectionForm(forms.Form):
     def secret(self) -> str:
         return self.cleaned_data.get("secret", "")
 
+    def values(self) -> dict:
+        """What connection_create and connection_update take from the form."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "team": data["team"],
+            "config": self.config(),
+            "secret": self.secret(),
+            "visibility": data["visibility"],
+            "publish_on_sync": data["publish_on_sync"],
+            "interval_minutes": data["interval_minutes"],
+            "enabled": data["enabled"],
+        }
+
 
 def connection_initial(connection: GatewayConnection) -> dict:
     initial = {

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
-from tenants.forms import add_application_error
+from tenants.forms import add_application_error, form_status
 from tenants.models import User
 from tenants.scoping import organisation_view
 from tenants.selectors import membership_list
@@ -30,7 +30,7 @@ from .models import Application, Credential, Subscription
 from .services import applications, keys
 from .services.applications import application_create
 from .services.subscriptions import is_consumer
-from .views_subscriptions import form_status, refuse
+from .views_subscriptions import refuse
 
 DETAIL_TEMPLATE = "apis/subscriptions/application_detail.html"
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tenants import selectors as tenant_selectors
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
-from tenants.forms import add_application_error
+from tenants.forms import add_application_error, form_status
 from tenants.roles import OrgRole
 from tenants.scoping import organisation_view
 
@@ -24,11 +24,6 @@ from .models import GatewayConnection, SyncRun
 from .services import connections
 
 RUNS_SHOWN = 20
-
-
-def _form_status(form) -> int:
-    """400 when a submitted form is shown again with its errors, 200 otherwise."""
-    return 400 if form is not None and form.is_bound and form.errors else 200
 
 
 def _teams(request):
@@ -59,20 +54,12 @@ def connection_new(request: HttpRequest) -> HttpResponse:
         )
     form = ConnectionForm(request.POST or None, kind=kind, teams=_teams(request))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             connection = connections.connection_create(
                 organisation=request.organisation,
-                team=data["team"],
-                name=data["name"],
                 kind=kind,
-                config=form.config(),
-                secret=form.secret(),
-                visibility=data["visibility"],
-                publish_on_sync=data["publish_on_sync"],
-                interval_minutes=data["interval_minutes"],
-                enabled=data["enabled"],
                 actor=Actor.from_request(request),
+                **form.values(),
             )
         except ApplicationError as error:
             add_application_error(form, error)
@@ -85,7 +72,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
         "kind_label": GatewayConnection.Kind(kind).label,
         "form": form,
     }
-    return render(request, "apis/connections/new.html", context, status=_form_status(form))
+    return render(request, "apis/connections/new.html", context, status=form_status(form))
 
 
 def _pending_run(connection: GatewayConnection) -> SyncRun | None:
@@ -122,19 +109,9 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
         initial=connection_initial(connection),
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             connections.connection_update(
-                connection=connection,
-                name=data["name"],
-                team=data["team"],
-                config=form.config(),
-                secret=form.secret(),
-                visibility=data["visibility"],
-                publish_on_sync=data["publish_on_sync"],
-                interval_minutes=data["interval_minutes"],
-                enabled=data["enabled"],
-                actor=Actor.from_request(request),
+                connection=connection, actor=Actor.from_request(request), **form.values()
             )
         except ApplicationError as error:
             add_application_error(form, error)
@@ -142,7 +119,7 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Connection updated.")
             return redirect(connection)
     context = {"connection": connection, "form": form}
-    return render(request, "apis/connections/edit.html", context, status=_form_status(form))
+    return render(request, "apis/connections/edit.html", context, status=form_status(form))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)

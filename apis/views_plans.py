@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
-from tenants.forms import add_application_error
+from tenants.forms import add_application_error, form_status
 from tenants.scoping import organisation_view
 
 from . import selectors
@@ -20,7 +20,7 @@ from .forms_subscriptions import PlanForm, plan_initial
 from .models import Api, Subscription
 from .policies import can_manage_api
 from .services import plans
-from .views_subscriptions import form_status, refuse
+from .views_subscriptions import refuse
 
 
 def _managed_api(request: HttpRequest, slug: str) -> Api:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tenants.actors import Actor
 from tenants.errors import ApplicationError, Conflict, NotAllowed
-from tenants.forms import add_application_error
+from tenants.forms import add_application_error, form_status
 from tenants.scoping import organisation_view
 
 from . import selectors, selectors_consumers
@@ -42,11 +42,6 @@ from .services.subscriptions import (
 INBOX_TEMPLATE = "apis/subscriptions/inbox.html"
 DETAIL_TEMPLATE = "apis/subscriptions/subscription_detail.html"
 SUBSCRIBE_TEMPLATE = "apis/subscriptions/subscribe.html"
-
-
-def form_status(form) -> int:
-    """400 when a submitted form is shown again with its errors, 200 otherwise."""
-    return 400 if form is not None and form.is_bound and form.errors else 200
 
 
 def refuse(error: ApplicationError):

@@ -12,14 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
-from tenants.forms import add_application_error
+from tenants.forms import add_application_error, form_status
 from tenants.roles import OrgRole
 from tenants.scoping import organisation_view
 
 from . import selectors_subscriptions as selectors
 from .forms_subscriptions import WebhookForm
 from .services import webhooks
-from .views_subscriptions import form_status, refuse
+from .views_subscriptions import refuse
 
 DELIVERIES_PER_PAGE = 25
 

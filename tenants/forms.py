@@ -105,3 +105,8 @@ def add_application_error(form: forms.Form, error) -> None:
             placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+def form_status(form) -> int:
+    """400 when a submitted form is shown again with its errors, 200 otherwise."""
+    return 400 if form is not None and form.is_bound and form.errors else 200

@@ -22,6 +22,7 @@ from .forms import (
     TeamMemberForm,
     TeamRoleForm,
     add_application_error,
+    form_status,
 )
 from .roles import OrgRole
 from .scoping import organisation_view
@@ -34,11 +35,6 @@ def _org_url(request, name: str, **kwargs) -> str:
 
 def _fail(request, error: ApplicationError) -> None:
     messages.error(request, error.message)
-
-
-def _form_status(form) -> int:
-    """400 when a submitted form is shown again with its errors, 200 otherwise."""
-    return 400 if form is not None and form.is_bound and form.errors else 200
 
 
 # --- Organisations ------------------------------------------------------------
@@ -59,7 +55,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Organisation {organisation.name} created.")
             return redirect(organisation)
     return render(
-        request, "tenants/organisation_create.html", {"form": form}, status=_form_status(form)
+        request, "tenants/organisation_create.html", {"form": form}, status=form_status(form)
     )
 
 
@@ -86,7 +82,7 @@ def organisation_detail(request: HttpRequest) -> HttpResponse:
         "my_teams": selectors.team_list_for_user(organisation=organisation, user=request.user),
         "member_count": selectors.membership_list(organisation=organisation).count(),
     }
-    return render(request, "tenants/organisation_detail.html", context, status=_form_status(form))
+    return render(request, "tenants/organisation_detail.html", context, status=form_status(form))
 
 
 @organisation_view()
@@ -127,7 +123,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
         request,
         "tenants/team_list.html",
         {"teams": teams, "form": form},
-        status=_form_status(form),
+        status=form_status(form),
     )
 
 
@@ -171,7 +167,7 @@ def team_member_add(request: HttpRequest, team: str) -> HttpResponse:
             form = None
     template = "tenants/team_detail.html#members" if request.htmx else "tenants/team_detail.html"
     context = _team_context(team, add_form=form)
-    return render(request, template, context, status=_form_status(form))
+    return render(request, template, context, status=form_status(form))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)
@@ -190,7 +186,7 @@ def team_edit(request: HttpRequest, team: str) -> HttpResponse:
             messages.success(request, "Team updated.")
             return redirect(team)
     context = _team_context(team, edit_form=form)
-    return render(request, "tenants/team_detail.html", context, status=_form_status(form))
+    return render(request, "tenants/team_detail.html", context, status=form_status(form))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)
@@ -335,7 +331,7 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
         "accept_url": accept_url,
         "invitations": selectors.invitation_list(organisation=request.organisation)[:100],
     }
-    return render(request, "tenants/invitation_list.html", context, status=_form_status(form))
+    return render(request, "tenants/invitation_list.html", context, status=form_status(form))
 
 
 @organisation_view(min_role=OrgRole.ADMIN)
@@ -426,7 +422,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "created": created,
         "tokens": selectors.token_list(user=request.user),
     }
-    response = render(request, "tenants/token_list.html", context, status=_form_status(form))
+    response = render(request, "tenants/token_list.html", context, status=form_status(form))
     response["Cache-Control"] = "no-store"
     return response
 
