@@ -12,14 +12,12 @@ from analytics.histogram import bucket
 from analytics.models import RouteRollup, UsageRollup
 from apis.models import Api, Application, Plan, Subscription
 from apis.services.applications import application_create
-from apis.services.catalogue import api_create, version_create
-from apis.services.lifecycle import version_transition
 from apis.services.plans import plan_create
 from apis.services.subscriptions import subscription_request
 from tenants.actors import Actor
 from tenants.models import Organisation, User
 from tenants.roles import OrgRole, TeamRole
-from tests.apis.conftest import make_spec
+from tests.apis.conftest import published_api
 from tests.factories import OrganisationFactory, member_of
 
 # A fixed "now": 10:20 UTC on a Wednesday, in the middle of a month.
@@ -43,19 +41,15 @@ class UsageWorld:
 
 
 def publish(*, organisation, team, actor, name: str, slug: str, visibility=Api.Visibility.PUBLIC):
-    api = api_create(
+    return published_api(
         organisation=organisation,
         team=team,
+        actor=actor,
         name=name,
         slug=slug,
         summary=f"{name} for tests.",
         visibility=visibility,
-        actor=actor,
     )
-    version = version_create(api=api, raw=make_spec(title=name), actor=actor)
-    version_transition(version=version, to_state="published", actor=actor)
-    api.refresh_from_db()
-    return api
 
 
 def build_usage_world(cast) -> UsageWorld:

@@ -57,6 +57,27 @@ def make_spec(
     return json.dumps(document).encode()
 
 
+def published_api(
+    *, organisation, team, actor, name: str, slug: str, summary: str, **fields
+) -> Api:
+    """An API with one published version (``make_spec`` titled ``name``), made through the
+    services as ``actor``; ``fields`` go to api_create (visibility: public unless said)."""
+    fields.setdefault("visibility", Api.Visibility.PUBLIC)
+    api = api_create(
+        organisation=organisation,
+        team=team,
+        name=name,
+        slug=slug,
+        summary=summary,
+        actor=actor,
+        **fields,
+    )
+    version = version_create(api=api, raw=make_spec(title=name), actor=actor)
+    version_transition(version=version, to_state="published", actor=actor)
+    api.refresh_from_db()
+    return api
+
+
 @pytest.fixture
 def api(cast):
     return api_create(

@@ -7,14 +7,12 @@ import pytest
 
 from apis.models import Api, GatewayOperation, Plan
 from apis.services.applications import application_create
-from apis.services.catalogue import api_create, version_create
-from apis.services.lifecycle import version_transition
 from apis.services.plans import plan_create
 from apis.services.subscriptions import subscription_act, subscription_request
 from tenants.actors import Actor
 
 # The REST API tests share the tenants tests' helpers: error bodies and audit marks.
-from tests.apis.conftest import make_spec
+from tests.apis.conftest import published_api
 from tests.tenants.conftest import api_error, new_audit_events  # noqa: F401
 
 BASE = "/api/v1/organisations/acme"
@@ -22,19 +20,15 @@ GLOBEX = "/api/v1/organisations/globex"
 
 
 def publish_api(*, organisation, team, actor, name: str, slug: str, visibility: str) -> Api:
-    api = api_create(
+    return published_api(
         organisation=organisation,
         team=team,
+        actor=actor,
         name=name,
         slug=slug,
         summary=f"{name} of {organisation.name}.",
         visibility=visibility,
-        actor=actor,
     )
-    version = version_create(api=api, raw=make_spec(title=name), actor=actor)
-    version_transition(version=version, to_state="published", actor=actor)
-    api.refresh_from_db()
-    return api
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ import pytest
 
 from apis.models import Api, Application, Plan, Webhook
 from apis.services.applications import application_create
-from apis.services.catalogue import api_create, version_create
-from apis.services.lifecycle import version_transition
 from apis.services.plans import plan_create
 from apis.services.webhooks import webhook_create
 from tenants.actors import Actor
 from tenants.models import Organisation, Team, User
 from tenants.roles import OrgRole, TeamRole
-from tests.apis.conftest import make_spec
+from tests.apis.conftest import published_api
 from tests.factories import (
     OrganisationFactory,
     TeamFactory,
@@ -82,20 +80,15 @@ def hooks(receiver, settings):
 
 
 def publish_api(*, organisation, team, actor, name="Payments API", slug="payments", **fields):
-    api = api_create(
+    return published_api(
         organisation=organisation,
         team=team,
+        actor=actor,
         name=name,
         slug=slug,
         summary="Take and refund card payments.",
-        visibility=fields.pop("visibility", Api.Visibility.PUBLIC),
-        actor=actor,
         **fields,
     )
-    version = version_create(api=api, raw=make_spec(title=name), actor=actor)
-    version_transition(version=version, to_state="published", actor=actor)
-    api.refresh_from_db()
-    return api
 
 
 @pytest.fixture
