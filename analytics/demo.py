@@ -31,6 +31,7 @@ from apis.demo_gateways import (
     HttpApiShape,
     RestApiShape,
 )
+from apis.gateways import GatewayError
 from apis.models import (
     Api,
     Application,
@@ -43,6 +44,7 @@ from apis.models import (
 )
 from apis.services import provisioning
 from apis.services.applications import application_create
+from apis.services.provisioning import OperationDeferred
 from apis.services.subscriptions import subscription_act, subscription_request
 from tenants.actors import Actor
 from tenants.models import Organisation, Team, User
@@ -152,7 +154,8 @@ def seed_consumers() -> list[Credential]:
         state=GatewayOperation.State.PENDING,
         subscription__application__name__in=[name for name, _, _ in CONSUMERS],
     ).values_list("pk", flat=True):
-        with contextlib.suppress(Exception):  # the worker retries what fails here
+        # A failure is recorded on the operation, and the worker retries it later.
+        with contextlib.suppress(GatewayError, OperationDeferred):
             provisioning.operation_execute(operation_id)
     return list(
         Credential.objects.filter(

@@ -521,8 +521,9 @@ def copy_ceiling(organisation: Organisation, source: LogSource, path: Path) -> f
 GOACCESS_FORMAT = '%h %^ %e [%d:%t %^] "%r" %s %b "%R" "%u" %T'
 
 
-def goaccess(path: Path) -> tuple[float, float] | str:
-    """(seconds, peak resident MB) of GoAccess over the combined log, or why not."""
+def goaccess(path: Path) -> tuple[float, float, float] | str:
+    """(seconds, CPU seconds, peak resident MB) of GoAccess over the combined log, or
+    why not."""
     binary = shutil.which("goaccess")
     if binary is None:
         return (
@@ -549,7 +550,7 @@ def goaccess(path: Path) -> tuple[float, float] | str:
     if os.waitstatus_to_exitcode(status) != 0:
         return f"GoAccess failed: {process.stderr.read().decode(errors='replace')[:300]}"
     process.stderr.close()
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 # --- Dashboards ---------------------------------------------------------------------
@@ -765,18 +766,21 @@ def main() -> None:
     )
 
     # Import, fresh tables each run.
-    walls = []
+    walls, cpus = [], []
     for number in range(options.runs):
         empty_analytics()
         wall, cpu, backend, run = timed_import(source, lines_path)
         assert run.imported == options.lines, (run.imported, run.rejected, run.samples[:2])
         walls.append(wall)
+        cpus.append(cpu + (backend or 0.0))
         database = f", {backend:.1f} s in PostgreSQL" if backend is not None else ""
         print(f"  import run {number + 1}: {wall:.1f} s ({cpu:.1f} s CPU here{database}); {load()}")
     wall = statistics.median(walls)
+    cpu = statistics.median(cpus)
     print(
         f"import:      {rate(options.lines, wall)} events  median of {len(walls)} "
-        f"({', '.join(f'{w:.1f}' for w in walls)} s)"
+        f"({', '.join(f'{w:.1f}' for w in walls)} s); {rate(options.lines, cpu).strip()} "
+        "a CPU second (Python and PostgreSQL)"
     )
 
     ceiling = copy_ceiling(organisation, source, lines_path)
@@ -794,10 +798,12 @@ def main() -> None:
             results.append(result)
         if results:
             seconds = statistics.median(r[0] for r in results)
-            peak = max(r[1] for r in results)
+            busy = statistics.median(r[1] for r in results)
+            peak = max(r[2] for r in results)
             print(
-                f"  goaccess:  {rate(options.lines, seconds)} lines  in memory, nothing kept, "
-                f"{peak:,.0f} MB resident; Portico {seconds / wall:.2f}× its rate"
+                f"  goaccess:  {rate(options.lines, seconds)} lines  "
+                f"{rate(options.lines, busy).strip()} a CPU second; in memory, nothing kept, "
+                f"{peak:,.0f} MB resident; Portico at {seconds / wall:.2f}× its rate"
             )
         combined.unlink(missing_ok=True)
 
