@@ -137,16 +137,8 @@ class ImportRunAdmin(ReadOnlyAdmin):
 
 # --- Alert rules ----------------------------------------------------------------------
 
-RULE_TERMS = [
-    "name",
-    "metric",
-    "threshold",
-    "window_minutes",
-    "clear_ratio",
-    "notify_email",
-    "notify_webhook",
-    "enabled",
-]
+# What staff may change: the terms the rule's owners change through the service.
+RULE_TERMS = list(alerts.FIELDS)
 
 
 class AlertRuleAdminForm(forms.ModelForm):
@@ -187,16 +179,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "last_changed_at",
         "created_at",
     ]
-    readonly_fields = [
-        "organisation",
-        "api",
-        "application",
-        "state",
-        "last_value",
-        "last_evaluated_at",
-        "last_changed_at",
-        "created_at",
-    ]
+    readonly_fields = [name for name in fields if name not in RULE_TERMS]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
