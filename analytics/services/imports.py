@@ -207,24 +207,32 @@ def built_ahead(
     (``Page.read_ahead``), the next page is read and its rows built in a second thread
     while the caller stores this one.
 
-    Parsing is Python, and storing is mostly PostgreSQL's work, which the caller waits
-    for without holding the GIL: the two overlap on two cores. Pages are still read
-    (in the calling thread) and stored in order, one transaction each; a page read
-    ahead whose predecessor fails is not stored, and is read again by the next run."""
+    Reading and parsing are Python, and storing is mostly PostgreSQL's work, which the
+    caller waits for without holding the GIL: the two overlap on two cores. Pages are
+    still read and stored in order, one transaction each; a page read ahead whose
+    predecessor fails is not stored, and is read again by the next run. The first page,
+    and every page after one that does not allow reading ahead, is read in the calling
+    thread (a reader may query the database on its first step)."""
 
-    def build(page: Page) -> tuple[list, list, PageResult]:
+    def build(page: Page) -> tuple[Page, tuple[list, list, PageResult]]:
         result = PageResult()
         requests, invocations = build_rows(source, page.lines, parser, resolver, result)
-        return requests, invocations, result
+        return page, (requests, invocations, result)
+
+    def read_and_build() -> tuple[Page, tuple[list, list, PageResult]] | None:
+        page = next(pages, None)
+        return None if page is None else build(page)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parse") as pool:
         page = next(pages, None)
         ahead = pool.submit(build, page) if page is not None else None
         while ahead is not None:
-            built, current = ahead.result(), page
+            done = ahead.result()
+            if done is None:
+                return
+            current, built = done
             if current.read_ahead:
-                page = next(pages, None)
-                ahead = pool.submit(build, page) if page is not None else None
+                ahead = pool.submit(read_and_build)
                 yield current, built
             else:
                 yield current, built
