@@ -16,8 +16,20 @@ SUMS = ("calls", "c4xx", "c5xx", "latency_sum", "bytes", "tokens_in", "tokens_ou
 TOP = 10
 
 
+class PerCall:
+    """Rates per call of anything with ``calls``, ``errors`` and ``latency_sum``."""
+
+    @property
+    def error_rate(self) -> float | None:
+        return 100.0 * self.errors / self.calls if self.calls else None
+
+    @property
+    def mean_latency(self) -> float | None:
+        return self.latency_sum / self.calls if self.calls else None
+
+
 @dataclass
-class Point:
+class Point(PerCall):
     """The sums of one bucket (or of a whole window, or of one row of a breakdown)."""
 
     start: datetime.datetime | None = None
@@ -69,14 +81,6 @@ class Point:
     @property
     def rate_5xx(self) -> float | None:
         return 100.0 * self.c5xx / self.calls if self.calls else None
-
-    @property
-    def error_rate(self) -> float | None:
-        return 100.0 * self.errors / self.calls if self.calls else None
-
-    @property
-    def mean_latency(self) -> float | None:
-        return self.latency_sum / self.calls if self.calls else None
 
     @property
     def tokens(self) -> int:
@@ -162,20 +166,12 @@ def split_series(
 
 
 @dataclass
-class RouteRow:
+class RouteRow(PerCall):
     method: str
     route: str
     calls: int
     errors: int
     latency_sum: float
-
-    @property
-    def error_rate(self) -> float | None:
-        return 100.0 * self.errors / self.calls if self.calls else None
-
-    @property
-    def mean_latency(self) -> float | None:
-        return self.latency_sum / self.calls if self.calls else None
 
 
 def top_routes(route_rollups: QuerySet, window: Window, *, top: int = TOP) -> list[RouteRow]:
