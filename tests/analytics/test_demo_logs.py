@@ -4,6 +4,7 @@ CloudWatch Logs, imported by CloudWatch sources so every dashboard has something
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from analytics.demo import (
     HTTP_GROUP,
@@ -18,6 +19,7 @@ from analytics.models import ImportRun, LogSource, UsageRollup
 from apis.demo_gateways import DEMO_HTTP_APIS, DEMO_REST_APIS, seed_gateways
 from apis.models import Api, Credential
 from portal.demo import seed
+from tenants.models import User
 
 from .logs import events, invocations
 
@@ -43,7 +45,7 @@ def _all_groups(client) -> dict[str, int]:
     return counts
 
 
-def test_a_week_of_logs_is_put_in_the_emulator_and_imported(synced):
+def test_a_week_of_logs_is_put_in_the_emulator_and_imported(synced, client_for):
     runs = seed_usage_logs(endpoint_url=synced.url, days=2, scale=0.2, now=NOW)
 
     assert runs
@@ -88,6 +90,19 @@ def test_a_week_of_logs_is_put_in_the_emulator_and_imported(synced):
     assert set(
         UsageRollup.objects.filter(organisation__slug="acme").values_list("api_id", flat=True)
     ) == set(apis) & {row[4] for row in rest}
+    # And the dashboards show it.
+    owner = client_for(User.objects.get(email="owner@acme.example"))
+    overview = owner.get(reverse("analytics:overview", kwargs={"org": "acme"}))
+    assert overview.status_code == 200
+    page = overview.content.decode()
+    assert "Orders API" in page
+    assert "Acme mobile app" in page
+    orders = Api.objects.get(organisation__slug="acme", name="Orders API")
+    api_page = owner.get(reverse("analytics:api", kwargs={"org": "acme", "api": orders.slug}))
+    assert api_page.status_code == 200
+    assert "/orders/{orderId}" in api_page.content.decode()
+    lambdas = owner.get(reverse("analytics:lambda", kwargs={"org": "acme"})).content.decode()
+    assert all(function in lambdas for function in functions)
 
 
 def test_a_demo_started_again_adds_only_what_is_new(synced):
