@@ -547,6 +547,7 @@ def goaccess(path: Path) -> tuple[float, float, float] | str:
     )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    report.unlink(missing_ok=True)
     if os.waitstatus_to_exitcode(status) != 0:
         return f"GoAccess failed: {process.stderr.read().decode(errors='replace')[:300]}"
     process.stderr.close()
