@@ -200,8 +200,14 @@ class UsageRollup(_Histogram):
     """Requests per organisation × API version × application × hour, with a latency
     histogram (log-spaced buckets, see analytics.histogram). Unresolved ids are 0."""
 
+    # No index of its own: the key and rollup_api_hour lead with it, and every index
+    # costs each page of an import a look-up a new row.
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     hour = models.DateTimeField()
     api_id = models.BigIntegerField(default=0)
@@ -235,8 +241,13 @@ class UsageRollup(_Histogram):
 class RouteRollup(models.Model):
     """Requests per API version × route × status × hour: top routes and status codes."""
 
+    # No index of its own, as UsageRollup's.
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     hour = models.DateTimeField()
     api_id = models.BigIntegerField(default=0)

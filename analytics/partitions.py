@@ -25,18 +25,19 @@ def ensure(months: set[datetime.date]) -> None:
     """Create the partitions for ``months`` that do not exist yet (PostgreSQL only).
     Cheap enough to call for every page: no cache that a rolled-back transaction
     could leave lying."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not months:
         return
+    # DDL takes no bind parameters; the bounds are formatted dates, not input. One
+    # round trip for them all: an importer calls this for every page.
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {partition_name(table, month)} PARTITION OF {table} "
+        f"FOR VALUES FROM ('{month:%Y-%m-%d} 00:00:00+00') "
+        f"TO ('{next_month(month):%Y-%m-%d} 00:00:00+00')"
+        for table in TABLES
+        for month in sorted(months)
+    ]
     with connection.cursor() as cursor:
-        for table in TABLES:
-            for month in sorted(months):
-                name = partition_name(table, month)
-                # DDL takes no bind parameters; the bounds are formatted dates, not input.
-                cursor.execute(
-                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
-                    f"FOR VALUES FROM ('{month:%Y-%m-%d} 00:00:00+00') "
-                    f"TO ('{next_month(month):%Y-%m-%d} 00:00:00+00')"
-                )
+        cursor.execute("; ".join(statements))
 
 
 def ensure_ahead(*, today: datetime.date, months_ahead: int = 2, months_back: int = 1) -> None:

@@ -15,20 +15,19 @@ seconds); a line with neither takes CloudWatch's event time. Lines exported to S
 start with the event's ISO time and a space, which is read the same way.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 
-from .base import LineContext, ParseError, RequestRecord
+import orjson
+
+from .base import MAX_TS_MS, LineContext, ParseError, RequestRecord
 from .values import (
     auto_time_ms,
     count,
     epoch_ms,
     iso_time_ms,
     latency_ms,
-    load_object,
-    may_hold_nul,
     path_only,
-    refuse_nul,
     status_code,
     text,
 )
@@ -192,15 +191,24 @@ HTTP_FIELDS: tuple[tuple[str, Candidates], ...] = (
 
 _STATUS_KEYS = ", ".join(key for key, _ in _STATUS)
 _READER_LIMIT = 256
-_INDEX = {field.name: index for index, field in enumerate(fields(RequestRecord))}
-# Positional defaults; None where a missing value must be noticed (time, status).
-_DEFAULTS = [
-    None if field.name in ("ts_ms", "status") else "" if field.name == "event_id" else field.default
+_MEMO_LIMIT = 4096
+_FIELDS = [field.name for field in fields(RequestRecord)]
+_INDEX = {name: index for index, name in enumerate(_FIELDS)}
+# Defaults; None where a missing value must be noticed (time, status).
+_DEFAULTS = {
+    field.name: None
+    if field.name in ("ts_ms", "status")
+    else ""
+    if field.name == "event_id"
+    else field.default
     for field in fields(RequestRecord)
-]
+}
 _TS, _STATUS_INDEX = _INDEX["ts_ms"], _INDEX["status"]
 # Converters that return text unchanged: a str value skips the call.
 _TEXT = frozenset((_event_id, _method, _route, _ip, _api_id, _stage, _api_key_id))
+# Converters of text to numbers that a few values keep being given ("200", "37"): each
+# value read once, then looked up.
+_MEMO = frozenset((status_code, latency_ms, _bytes))
 
 
 def _dig(data: dict, path: tuple[str, ...]):
@@ -212,48 +220,85 @@ def _dig(data: dict, path: tuple[str, ...]):
     return value
 
 
-def _reader(present: frozenset, table) -> Callable[[dict, list], None]:
-    """A function filling positional record arguments from a line holding these of
-    the table's top-level keys: per field, its candidates that the line has, in order.
+def _learn(memo: dict, convert: Callable, value):
+    """``convert(value)``, remembered in ``memo`` if the value is text."""
+    result = convert(value)
+    if type(value) is str:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[value] = result
+    return result
+
+
+def _reader(present: frozenset, table) -> Callable[[dict], tuple]:
+    """A function reading, from a line holding these of the table's top-level keys, the
+    record's fields as a tuple (RequestRecord's order): per field, its candidates that
+    the line has, in order.
 
     It is generated once per set of keys so that a line costs straight-line code,
-    no loop over the table: about half the time. The generated text holds only
-    indices and names bound below, never a key from the log itself."""
-    namespace: dict = {"dig": _dig}
-    source = ["def read(data, args):", "    pass"]
+    no loop over the table and no call for a value already of its type: about half
+    the time. The generated text holds only indices and names bound below, never a
+    key from the log itself."""
+    namespace: dict = {"dig": _dig, "learn": _learn}
+    source = ["def read(data):"]
+    values = {name: f"d{i}" for i, name in enumerate(_FIELDS)}
+    for i, name in enumerate(_FIELDS):
+        namespace[f"d{i}"] = _DEFAULTS[name]
     for f, (name, candidates) in enumerate(table):
         found = [
             (key, convert)
             for key, convert in candidates
             if (key if type(key) is str else key[0]) in present
         ]
+        if not found:
+            continue
+        out = values[name] = f"x{f}"
+        source.append(f"    {out} = d{_INDEX[name]}")
         pad = "    "
         for c, (key, convert) in enumerate(found):
             key_name, convert_name = f"k{f}_{c}", f"c{f}_{c}"
             namespace[key_name], namespace[convert_name] = key, convert
             get = f"data[{key_name}]" if type(key) is str else f"dig(data, {key_name})"
+            source += [f"{pad}v = {get}", f"{pad}if v is not None and v != '-' and v != '':"]
             if convert in _TEXT:
-                value = f"v if type(v) is str else {convert_name}(v)"
+                source.append(f"{pad}    {out} = v if type(v) is str else {convert_name}(v)")
+            elif convert is path_only:
+                source.append(
+                    f"{pad}    {out} = v if type(v) is str and '?' not in v else {convert_name}(v)"
+                )
+            elif convert is epoch_ms:  # whole milliseconds in range come back as they are
+                source.append(
+                    f"{pad}    {out} = v if type(v) is int and 0 <= v <= {MAX_TS_MS} "
+                    f"else {convert_name}(v)"
+                )
+            elif convert in _MEMO:
+                memo_name = f"m{f}_{c}"
+                namespace[memo_name] = {}
+                source += [
+                    f"{pad}    {out} = {memo_name}.get(v) if type(v) is str else None",
+                    f"{pad}    if {out} is None:",
+                    f"{pad}        {out} = learn({memo_name}, {convert_name}, v)",
+                ]
             else:
-                value = f"{convert_name}(v)"
-            source += [
-                f"{pad}v = {get}",
-                f"{pad}if v is not None and v != '-' and v != '':",
-                f"{pad}    args[{_INDEX[name]}] = {value}",
-            ]
+                source.append(f"{pad}    {out} = {convert_name}(v)")
             if c + 1 < len(found):
                 source.append(f"{pad}else:")
                 pad += "    "
+    source.append(f"    return ({', '.join(values[name] for name in _FIELDS)},)")
     exec("\n".join(source), namespace)  # noqa: S102 - the text is ours, see above
     return namespace["read"]
 
 
-def _parser(table) -> Callable[[bytes, LineContext], RequestRecord]:
+def _parser(table) -> tuple[Callable, Callable]:
+    """The parser of one table: (parse, many), where ``parse(line, context)`` returns a
+    RequestRecord and ``many(lines)`` reads (line, context) pairs into their records'
+    values as tuples, or the ParseError that ``parse`` raises for the line, one by one."""
     known = frozenset(key if type(key) is str else key[0] for _, c in table for key, _ in c)
     # Line shape (its keys, in order) -> reader; and the known keys present -> reader,
     # so that lines of many shapes (junk included) share the few readers they need.
     readers: dict[tuple, Callable] = {}
     compiled: dict[frozenset, Callable] = {}
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
 
     def reader_for(shape: tuple) -> Callable:
         present = known.intersection(shape)
@@ -267,25 +312,46 @@ def _parser(table) -> Callable[[bytes, LineContext], RequestRecord]:
         readers[shape] = read
         return read
 
-    def parse(line: bytes, context: LineContext) -> RequestRecord:
+    def values(line: bytes, context: LineContext) -> tuple:
         export_ms = None
-        if line.lstrip()[:1] != b"{":
+        if line[:1] != b"{" and line.lstrip()[:1] != b"{":
             line, export_ms = _split_export_prefix(line)
-        data = load_object(line)
+        try:
+            data = loads(line)
+        except decode_error as exc:
+            raise ParseError(f"not JSON: {str(exc)[:120]}") from None
+        if type(data) is not dict:
+            raise ParseError("not a JSON object")
         shape = tuple(data)
-        read = readers.get(shape) or reader_for(shape)
-        args = _DEFAULTS.copy()
-        read(data, args)
-        if args[_STATUS_INDEX] is None:
+        record = (readers.get(shape) or reader_for(shape))(data)
+        if record[_STATUS_INDEX] is None:
             raise ParseError(f"no status (looked for {_STATUS_KEYS})")
-        if args[_TS] is None:
-            args[_TS] = export_ms if export_ms is not None else context.timestamp_ms
-            if args[_TS] is None:
+        if record[_TS] is None:
+            ts = export_ms if export_ms is not None else context.timestamp_ms
+            if ts is None:
                 raise ParseError("no time: neither requestTimeEpoch nor requestTime")
-        record = RequestRecord(*args)
-        return refuse_nul(record) if may_hold_nul(line) else record
+            record = (ts, *record[1:])
+        if b"\\" in line and b"\\u0000" in line:  # see may_hold_nul; memchr first
+            for name, value in zip(_FIELDS, record, strict=True):
+                if type(value) is str and "\x00" in value:
+                    raise ParseError(f"NUL character in {name}")
+        return record
 
-    return parse
+    def parse(line: bytes, context: LineContext) -> RequestRecord:
+        return RequestRecord(*values(line, context))
+
+    def many(lines: Iterable[tuple[bytes, LineContext]]) -> Iterator[tuple | ParseError]:
+        # One at a time: a page of values in a list would be a page more objects for
+        # the garbage collector to count and walk.
+        for line, context in lines:
+            try:
+                record = values(line, context)
+            except ParseError as exc:
+                yield exc
+                continue
+            yield record
+
+    return parse, many
 
 
 def _split_export_prefix(line: bytes) -> tuple[bytes, int]:
@@ -300,7 +366,9 @@ def _split_export_prefix(line: bytes) -> tuple[bytes, int]:
     return line[cut + 1 :], iso_time_ms(prefix)
 
 
-parse_rest = _parser(REST_FIELDS)
+parse_rest, _rest_many = _parser(REST_FIELDS)
 parse_rest.__doc__ = "An API Gateway REST API access-log line in JSON."
-parse_http = _parser(HTTP_FIELDS)
+parse_rest.many = _rest_many
+parse_http, _http_many = _parser(HTTP_FIELDS)
 parse_http.__doc__ = "An API Gateway HTTP API access-log line in JSON."
+parse_http.many = _http_many

@@ -167,6 +167,7 @@ def cloudwatch_pages(source: LogSource, *, client: LogsClient | None = None) -> 
             lines=lines,
             commit=_compare_and_set(source.pk, stored, window),
             calls=client.calls - counted,  # refused calls too
+            read_again=True,
         )
         counted = client.calls
         yield page

@@ -5,8 +5,14 @@ import pytest
 from django.db import connection
 
 from analytics.histogram import COLUMNS, percentile
-from analytics.models import UsageRollup
-from analytics.storage import insert_requests, rollup_deltas
+from analytics.models import RouteRollup, UsageRollup
+from analytics.storage import (
+    INSERT_AND_ROLL_UP,
+    INSERT_NEW_AND_ROLL_UP,
+    _months,
+    insert_requests,
+    rollup_deltas,
+)
 
 T0 = datetime.datetime(2026, 11, 20, 10, 15, tzinfo=datetime.UTC)
 
@@ -90,3 +96,111 @@ def test_histogram_percentiles_within_five_percent():
     for q in (0.5, 0.95, 0.99):
         exact = values[int(q * len(values))]
         assert abs(percentile(counts, q) - exact) / exact < 0.05
+
+
+def statements_run(rows: list[tuple]) -> tuple[int, list[str]]:
+    """insert_requests(rows), and which of the two insert statements ran, in order."""
+    ran = []
+
+    def spy(execute, sql, params, many, context):
+        if sql in (INSERT_AND_ROLL_UP, INSERT_NEW_AND_ROLL_UP):
+            ran.append("on conflict" if sql == INSERT_AND_ROLL_UP else "plain")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        return insert_requests(rows), ran
+
+
+def calls(org: int) -> int:
+    return sum(UsageRollup.objects.filter(organisation_id=org).values_list("calls", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_new_page_goes_in_by_a_plain_insert(cast):
+    org = cast.org.pk
+    assert statements_run([row(n, org=org) for n in range(50)]) == (50, ["plain"])
+    assert calls(org) == 50
+
+
+@pytest.mark.django_db
+def test_a_page_beginning_with_a_stored_row_is_inserted_skipping_duplicates(cast):
+    org = cast.org.pk
+    rows = [row(n, org=org) for n in range(50)]
+    insert_requests(rows[:10])
+    assert statements_run(rows) == (40, ["on conflict"])
+    assert calls(org) == 50
+
+
+@pytest.mark.django_db
+def test_a_duplicate_inside_a_page_undoes_the_plain_insert_and_counts_once(cast):
+    org = cast.org.pk
+    rows = [row(n, org=org) for n in range(50)]
+    rows.insert(25, rows[7])  # the same event twice, neither first nor last
+    assert statements_run(rows) == (50, ["plain", "on conflict"])
+    assert calls(org) == 50
+    assert UsageRollup.objects.get(organisation_id=org).calls == 50
+
+
+@pytest.mark.django_db
+def test_a_stored_row_inside_a_page_undoes_the_plain_insert_and_counts_once(cast):
+    org = cast.org.pk
+    rows = [row(n, org=org, status=500 if n % 2 else 200) for n in range(50)]
+    insert_requests([rows[30]])
+    assert statements_run(rows) == (49, ["plain", "on conflict"])
+    rollup = UsageRollup.objects.get(organisation_id=org)
+    assert (rollup.calls, rollup.c5xx) == (50, 25)
+
+
+@pytest.mark.django_db
+def test_sql_rollups_of_overlapping_pages_match_python_rollup(cast):
+    # The ON CONFLICT statement's rollups (only the rows new to the second page) and
+    # the plain insert's, added up, against the Python arithmetic over all rows once.
+    org = cast.org.pk
+    generator = random.Random(13)
+    rows = [
+        row(
+            n,
+            org=org,
+            app=n % 4,
+            status=generator.choice([200, 204, 404, 429, 500, 503]),
+            latency=generator.choice([None, 0.4, 1.0, generator.lognormvariate(4, 1.5)]),
+            ts=T0 + datetime.timedelta(minutes=7 * n),
+        )
+        for n in range(400)
+    ]
+    insert_requests(rows[:150])
+    assert insert_requests(rows[100:]) == 250
+    usage, routes = rollup_deltas(rows)
+    stored = {
+        (r.organisation_id, r.hour, r.api_id, r.api_version_id, r.application_id): [
+            r.calls,
+            r.c4xx,
+            r.c5xx,
+            r.bytes,
+            *(getattr(r, c) for c in COLUMNS),
+        ]
+        for r in UsageRollup.objects.all()
+    }
+    assert stored == {key: [v[0], v[1], v[2], v[4], *v[8:]] for key, v in usage.items()}
+    stored_routes = {
+        (r.organisation_id, r.hour, r.api_id, r.api_version_id, r.method, r.route, r.status): (
+            r.calls
+        )
+        for r in RouteRollup.objects.all()
+    }
+    assert stored_routes == {key: v[0] for key, v in routes.items()}
+
+
+def test_a_page_makes_every_month_from_its_first_row_to_its_last():
+    zone = datetime.timezone(datetime.timedelta(hours=2))
+    rows = [
+        row(0, org=1, ts=datetime.datetime(2026, 12, 20, tzinfo=datetime.UTC)),
+        # 1 March at 01:00 in UTC+2 is still February in UTC, as partitions are cut.
+        row(1, org=1, ts=datetime.datetime(2027, 3, 1, 1, 0, tzinfo=zone)),
+        row(2, org=1, ts=datetime.datetime(2027, 1, 5, tzinfo=datetime.UTC)),
+    ]
+    assert _months(rows) == {
+        datetime.date(2026, 12, 1),
+        datetime.date(2027, 1, 1),
+        datetime.date(2027, 2, 1),
+    }
