@@ -1,8 +1,8 @@
 """Usage analytics benchmark: importing API Gateway access logs and reading dashboards.
 
     python bench/analytics.py [--lines 1000000] [--events 10000000] [--gigabytes 1]
-                              [--runs 3] [--quick] [--skip goaccess,memory,dashboard]
-                              [--profile]
+                              [--runs 3] [--quick]
+                              [--skip goaccess,streams,memory,dashboard] [--profile]
 
 On a PostgreSQL database of its own (``DATABASE_URL``, default portico_bench_analytics:
 created if missing, migrated) it builds one organisation with 50 APIs as a gateway
@@ -16,9 +16,13 @@ beside a baseline measured in the same run:
 * the import of ``--lines`` lines through the upload import (parse, resolve,
   deduplicate, roll up, one transaction a page), events/s, against a plain COPY of
   the same rows, parsed beforehand, into a table without indexes (the ceiling), and
-  against GoAccess reading the same lines as a combined log (target: 50,000 events/s
-  and at least GoAccess's rate);
+  against GoAccess reading the same lines as a combined log, run after each import
+  (target: 50,000 events/s and at least GoAccess's rate);
 * the import of the same lines again: lines/s, and not one new row;
+* the same requests as two log groups (the APIs split in two, about half the lines
+  each) imported at once by two processes running the upload import, one source
+  each, as a deployment's workers do: events/s together, against two GoAccess
+  processes reading the same two halves at once;
 * the 30-day dashboard of one API over ``--events`` events: median server time of
   ``analytics.dashboards.traffic`` against the same figures (calls, errors, p50/p95/
   p99) computed from the raw events with percentile_cont (target: under 50 ms);
@@ -351,54 +355,47 @@ def traffic(endpoints, count: int, *, end_ms: int, days: int = DAYS, seed: int =
         )
 
 
-def write_rest_log(path: Path, endpoints, count: int, *, end_ms: int, seed: int = SEED) -> int:
-    """Write ``count`` REST JSON access-log lines (gzip if the name ends .gz); returns bytes."""
-    opener = gzip.open if path.suffix == ".gz" else open
+def rest_lines(endpoints, count: int, *, end_ms: int, seed: int = SEED):
+    """``count`` REST JSON access-log lines, as (gateway API id, line)."""
     clf_cache: dict[int, str] = {}
-    with opener(path, "wt", encoding="ascii") as out:
-        lines = []
-        for (
-            ms,
-            rid,
-            ip,
-            method,
-            route,
-            rpath,
-            status,
-            size,
-            latency,
-            integ,
+    for (
+        ms,
+        rid,
+        ip,
+        method,
+        route,
+        rpath,
+        status,
+        size,
+        latency,
+        integ,
+        api,
+        stage,
+        key,
+        agent,
+    ) in traffic(endpoints, count, end_ms=end_ms, seed=seed):
+        second = ms // 1000
+        when = clf_cache.get(second)
+        if when is None:
+            if len(clf_cache) > 4096:
+                clf_cache.clear()
+            when = clf_cache[second] = clf_time(second)
+        yield api, (
+            REST_LINE
+            % (rid, rid[:8] + "Xy7=", ip, when, ms, method, route, rpath, status, size,
+               latency, integ, api, stage, key, agent)
+        )  # fmt: skip
+
+
+def combined_lines(endpoints, count: int, *, end_ms: int):
+    """The same requests as nginx combined log lines with the request time appended, as
+    (gateway API id, line)."""
+    for ms, _, ip, method, _, rpath, status, size, latency, _, api, _, key, agent in traffic(
+        endpoints, count, end_ms=end_ms
+    ):
+        yield (
             api,
-            stage,
-            key,
-            agent,
-        ) in traffic(endpoints, count, end_ms=end_ms, seed=seed):
-            second = ms // 1000
-            when = clf_cache.get(second)
-            if when is None:
-                if len(clf_cache) > 4096:
-                    clf_cache.clear()
-                when = clf_cache[second] = clf_time(second)
-            lines.append(
-                REST_LINE
-                % (rid, rid[:8] + "Xy7=", ip, when, ms, method, route, rpath, status, size,
-                   latency, integ, api, stage, key, agent)
-            )  # fmt: skip
-            if len(lines) >= 10_000:
-                out.write("".join(lines))
-                lines.clear()
-        out.write("".join(lines))
-    return path.stat().st_size
-
-
-def write_combined_log(path: Path, endpoints, count: int, *, end_ms: int) -> None:
-    """The same requests as an nginx combined log with the request time appended."""
-    with open(path, "w", encoding="ascii") as out:
-        lines = []
-        for ms, _, ip, method, _, rpath, status, size, latency, _, _, _, key, agent in traffic(
-            endpoints, count, end_ms=end_ms
-        ):
-            lines.append(
+            (
                 COMBINED_LINE
                 % (
                     ip,
@@ -411,11 +408,54 @@ def write_combined_log(path: Path, endpoints, count: int, *, end_ms: int) -> Non
                     agent,
                     latency / 1000,
                 )
-            )
-            if len(lines) >= 10_000:
-                out.write("".join(lines))
-                lines.clear()
-        out.write("".join(lines))
+            ),
+        )
+
+
+def write_lines(paths: list[Path], lines, file_of=None) -> list[int]:
+    """Write (API id, line) pairs to ``paths`` (gzip where a name ends .gz), each line
+    to ``paths[file_of[api]]`` (all to the first without ``file_of``); returns sizes."""
+    outs = [(gzip.open if path.suffix == ".gz" else open)(path, "wt", encoding="ascii")
+            for path in paths]  # fmt: skip
+    buffers: list[list[str]] = [[] for _ in paths]
+    try:
+        for api, line in lines:
+            index = file_of[api] if file_of else 0
+            buffer = buffers[index]
+            buffer.append(line)
+            if len(buffer) >= 10_000:
+                outs[index].write("".join(buffer))
+                buffer.clear()
+        for out, buffer in zip(outs, buffers, strict=True):
+            out.write("".join(buffer))
+    finally:
+        for out in outs:
+            out.close()
+    return [path.stat().st_size for path in paths]
+
+
+def write_rest_log(path: Path, endpoints, count: int, *, end_ms: int, seed: int = SEED) -> int:
+    """Write ``count`` REST JSON access-log lines (gzip if the name ends .gz); returns bytes."""
+    return write_lines([path], rest_lines(endpoints, count, end_ms=end_ms, seed=seed))[0]
+
+
+def write_combined_log(path: Path, endpoints, count: int, *, end_ms: int) -> None:
+    """The same requests as an nginx combined log with the request time appended."""
+    write_lines([path], combined_lines(endpoints, count, end_ms=end_ms))
+
+
+def two_log_groups(endpoints) -> dict[str, int]:
+    """API id -> 0 or 1: the APIs shared between two log groups (API Gateway writes one
+    per API stage) so that each gets about half the requests (the APIs' weights in
+    ``traffic``, the busiest first, each to the lighter group)."""
+    weights = [1.0 / (1 + i) ** 0.8 for i in range(len(endpoints))]
+    totals = [0.0, 0.0]
+    group_of = {}
+    for i in sorted(range(len(endpoints)), key=lambda i: -weights[i]):
+        group = 0 if totals[0] <= totals[1] else 1
+        group_of[endpoints[i][0]] = group
+        totals[group] += weights[i]
+    return group_of
 
 
 # --- Running imports ------------------------------------------------------------------
@@ -521,37 +561,49 @@ def copy_ceiling(organisation: Organisation, source: LogSource, path: Path) -> f
 GOACCESS_FORMAT = '%h %^ %e [%d:%t %^] "%r" %s %b "%R" "%u" %T'
 
 
-def goaccess(path: Path) -> tuple[float, float, float] | str:
-    """(seconds, CPU seconds, peak resident MB) of GoAccess over the combined log, or
-    why not."""
+def goaccess(*paths: Path) -> tuple[float, float, float] | str:
+    """(seconds, CPU seconds, peak resident MB) of GoAccess over the combined logs, one
+    process a log, all at once (seconds until the last ends, CPU summed, the largest
+    peak), or why not."""
     binary = shutil.which("goaccess")
     if binary is None:
         return (
             "GoAccess is not installed (Debian: apt-get install goaccess); "
             "its comparison is skipped"
         )
-    report = path.with_suffix(".json")
-    argv = [
-        binary,
-        str(path),
-        "--no-global-config",
-        "-o",
-        str(report),
-        f"--log-format={GOACCESS_FORMAT}",
-        "--date-format=%d/%b/%Y",
-        "--time-format=%H:%M:%S",
-    ]
     started = time.perf_counter()
-    process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(process.pid, 0)
+    processes = [
+        subprocess.Popen(
+            [
+                binary,
+                str(path),
+                "--no-global-config",
+                "-o",
+                str(path.with_suffix(".json")),
+                f"--log-format={GOACCESS_FORMAT}",
+                "--date-format=%d/%b/%Y",
+                "--time-format=%H:%M:%S",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        for path in paths
+    ]
+    cpu, peak, failures = 0.0, 0.0, []
+    for process in processes:
+        _, status, usage = os.wait4(process.pid, 0)
+        cpu += usage.ru_utime + usage.ru_stime
+        peak = max(peak, usage.ru_maxrss / 1024)
+        if os.waitstatus_to_exitcode(status) != 0:
+            failures.append(process.stderr.read().decode(errors="replace")[:300])
+        process.stderr.close()
     seconds = time.perf_counter() - started
-    report.unlink(missing_ok=True)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return f"GoAccess failed: {process.stderr.read().decode(errors='replace')[:300]}"
-    process.stderr.close()
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    for path in paths:
+        path.with_suffix(".json").unlink(missing_ok=True)
+    if failures:
+        return f"GoAccess failed: {failures[0]}"
+    return seconds, cpu, peak
 
 
 # --- Dashboards ---------------------------------------------------------------------
@@ -704,19 +756,27 @@ def vm_hwm_kb() -> int:
 
 
 def child_import(upload_id: int) -> None:
-    """Run in a child process: import one upload, print its peak memory as JSON."""
+    """Run in a child process: import one upload, print its peak memory, its times and
+    its counts as JSON."""
     upload = LogUpload.objects.select_related("source__organisation").get(pk=upload_id)
     # Everything a worker has loaded before its first page: the baseline.
     Resolver(upload.source)
     before = vm_hwm_kb()
-    started = time.perf_counter()
+    backend = backend_cpu()
+    cpu, started, wall_clock = time.process_time(), time.perf_counter(), time.time()
     run, _ = upload_import(upload=upload)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = backend_cpu()
     print(
         json.dumps(
             {
                 "before_kb": before,
                 "peak_kb": vm_hwm_kb(),
-                "seconds": time.perf_counter() - started,
+                "seconds": seconds,
+                "started": wall_clock,
+                "finished": wall_clock + seconds,
+                "cpu": cpu,
+                "backend_cpu": after - backend if backend is not None else None,
                 "read": run.read,
                 "imported": run.imported,
                 "status": run.status,
@@ -732,6 +792,81 @@ def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:>10,.0f}/s"
 
 
+def print_goaccess(results: list[tuple[float, float, float]], lines: int, wall: float) -> None:
+    seconds = statistics.median(r[0] for r in results)
+    busy = statistics.median(r[1] for r in results)
+    peak = max(r[2] for r in results)
+    print(
+        f"  goaccess:  {rate(lines, seconds)} lines  median of {len(results)} "
+        f"({', '.join(f'{r[0]:.1f}' for r in results)} s); {rate(lines, busy).strip()} a CPU "
+        f"second; in memory, nothing kept, {peak:,.0f} MB resident; Portico at "
+        f"{seconds / wall:.2f}× its rate"
+    )
+
+
+def two_streams(organisation, endpoints, options, *, end_ms: int, media: Path, skip: set) -> None:
+    """The same requests as two log groups (APIs split in two, about half the requests
+    each), imported at once by two processes running the upload import, one a source;
+    GoAccess after each run, two processes on the same two halves at once."""
+    count = options.lines
+    group_of = two_log_groups(endpoints)
+    paths = [media / f"stream-{n}-{count}.log" for n in (1, 2)]
+    write_lines(paths, rest_lines(endpoints, count, end_ms=end_ms), group_of)
+    combined = [media / f"stream-{n}-{count}.combined.log" for n in (1, 2)]
+    if "goaccess" not in skip:
+        write_lines(combined, combined_lines(endpoints, count, end_ms=end_ms), group_of)
+    sources = [
+        LogSource.objects.get_or_create(
+            organisation=organisation,
+            name=f"bench log group {n}",
+            defaults={"kind": LogSource.Kind.UPLOAD, "format": LogSource.Format.APIGW_REST_JSON},
+        )[0]
+        for n in (1, 2)
+    ]
+    LogSource.objects.filter(pk__in=[s.pk for s in sources]).update(running_since=None)
+    walls, cpus, theirs = [], [], []
+    for number in range(options.runs):
+        empty_analytics()
+        uploads = [upload_of(source, path) for source, path in zip(sources, paths, strict=True)]
+        children = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--child-import", str(upload.pk)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for upload in uploads
+        ]
+        reports = []
+        for child in children:
+            out, _ = child.communicate()
+            assert child.returncode == 0, "an import process failed"
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        assert sum(r["imported"] for r in reports) == count, reports
+        assert event_count() == count
+        wall = max(r["finished"] for r in reports) - min(r["started"] for r in reports)
+        walls.append(wall)
+        cpus.append(sum(r["cpu"] + (r["backend_cpu"] or 0.0) for r in reports))
+        each = ", ".join(f"{r['imported']:,} in {r['seconds']:.1f} s" for r in reports)
+        print(f"  two streams run {number + 1}: {wall:.1f} s ({each}); {load()}")
+        if "goaccess" not in skip:
+            theirs.append(goaccess(*combined))
+            if isinstance(theirs[-1], str):
+                print(f"  goaccess:  {theirs.pop()}")
+                skip.add("goaccess")
+            else:
+                print(f"  goaccess ×2 run {number + 1}: {theirs[-1][0]:.1f} s; {load()}")
+    wall = statistics.median(walls)
+    print(
+        f"two streams: {rate(count, wall)} events  two processes, a log group each "
+        f"({', '.join(f'{w:.1f}' for w in walls)} s); "
+        f"{rate(count, statistics.median(cpus)).strip()} a CPU second"
+    )
+    if theirs:
+        print_goaccess(theirs, count, wall)
+    for path in (*paths, *combined):
+        path.unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -739,7 +874,9 @@ def main() -> None:
     parser.add_argument("--gigabytes", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="100k lines, 1M events, 100 MB")
-    parser.add_argument("--skip", default="", help="comma-separated: goaccess,memory,dashboard")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated: goaccess,streams,memory,dashboard"
+    )
     parser.add_argument("--profile", action="store_true", help="profile one import")
     parser.add_argument("--child-import", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -766,8 +903,12 @@ def main() -> None:
         f"in {time.perf_counter() - started:.1f} s"
     )
 
-    # Import, fresh tables each run.
-    walls, cpus = [], []
+    combined = media / f"combined-{options.lines}.log"
+    if "goaccess" not in skip:
+        write_combined_log(combined, endpoints, options.lines, end_ms=end_ms)
+
+    # Import, fresh tables each run; GoAccess after each, so both see the same load.
+    walls, cpus, theirs = [], [], []
     for number in range(options.runs):
         empty_analytics()
         wall, cpu, backend, run = timed_import(source, lines_path)
@@ -776,6 +917,13 @@ def main() -> None:
         cpus.append(cpu + (backend or 0.0))
         database = f", {backend:.1f} s in PostgreSQL" if backend is not None else ""
         print(f"  import run {number + 1}: {wall:.1f} s ({cpu:.1f} s CPU here{database}); {load()}")
+        if "goaccess" not in skip:
+            theirs.append(goaccess(combined))
+            if isinstance(theirs[-1], str):
+                print(f"  goaccess:  {theirs.pop()}")
+                skip.add("goaccess")
+            else:
+                print(f"  goaccess run {number + 1}: {theirs[-1][0]:.1f} s; {load()}")
     wall = statistics.median(walls)
     cpu = statistics.median(cpus)
     print(
@@ -783,30 +931,12 @@ def main() -> None:
         f"({', '.join(f'{w:.1f}' for w in walls)} s); {rate(options.lines, cpu).strip()} "
         "a CPU second (Python and PostgreSQL)"
     )
+    if theirs:
+        print_goaccess(theirs, options.lines, wall)
+    combined.unlink(missing_ok=True)
 
     ceiling = copy_ceiling(organisation, source, lines_path)
     print(f"  ceiling:   {rate(options.lines, ceiling)} rows   plain COPY of the parsed rows")
-
-    if "goaccess" not in skip:
-        combined = media / f"combined-{options.lines}.log"
-        write_combined_log(combined, endpoints, options.lines, end_ms=end_ms)
-        results = []
-        for _ in range(options.runs):
-            result = goaccess(combined)
-            if isinstance(result, str):
-                print(f"  goaccess:  {result}")
-                break
-            results.append(result)
-        if results:
-            seconds = statistics.median(r[0] for r in results)
-            busy = statistics.median(r[1] for r in results)
-            peak = max(r[2] for r in results)
-            print(
-                f"  goaccess:  {rate(options.lines, seconds)} lines  "
-                f"{rate(options.lines, busy).strip()} a CPU second; in memory, nothing kept, "
-                f"{peak:,.0f} MB resident; Portico at {seconds / wall:.2f}× its rate"
-            )
-        combined.unlink(missing_ok=True)
 
     # Re-import: every line a duplicate.
     stored = event_count()
@@ -820,6 +950,9 @@ def main() -> None:
         f"re-import:   {rate(options.lines, statistics.median(rewalls))} lines   "
         f"0 new rows, median of {len(rewalls)}; {load()}"
     )
+
+    if "streams" not in skip:
+        two_streams(organisation, endpoints, options, end_ms=end_ms, media=media, skip=skip)
 
     if options.profile:
         empty_analytics()

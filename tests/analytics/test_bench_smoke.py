@@ -2,6 +2,7 @@
 few thousand lines through the upload path and its dashboard check. No timings."""
 
 import importlib.util
+import json
 import re
 import time
 
@@ -60,3 +61,24 @@ def test_the_benchmark_generates_imports_and_reads_its_logs(bench, settings, tmp
     figures = bench.dashboard(organisation, api, runs=1)  # checks itself against raw events
     assert 0 < figures["calls"] < 5_000
     assert figures["days"] == 30
+
+
+@pytest.mark.django_db
+def test_the_benchmark_splits_its_requests_into_two_log_groups(bench, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    _, endpoints = bench.build_catalogue()
+    group_of = bench.two_log_groups(endpoints)
+    assert set(group_of) == {api for api, _, _ in endpoints}
+    end_ms = int(time.time() * 1000) - 3_600_000
+    paths = [tmp_path / "one.log", tmp_path / "two.log"]
+    bench.write_lines(paths, bench.rest_lines(endpoints, 4_000, end_ms=end_ms), group_of)
+    whole = tmp_path / "whole.log"
+    bench.write_rest_log(whole, endpoints, 4_000, end_ms=end_ms)
+    halves = [path.read_text().splitlines() for path in paths]
+    # The same requests, each in the file of its API's group, about half in each.
+    assert sorted(halves[0] + halves[1]) == sorted(whole.read_text().splitlines())
+    for group, lines in enumerate(halves):
+        assert {json.loads(line)["apiId"] for line in lines} <= {
+            api for api, g in group_of.items() if g == group
+        }
+        assert 0.4 < len(lines) / 4_000 < 0.6
