@@ -15,11 +15,14 @@ the same page.
 """
 
 import datetime
+import functools
+import io
 from collections import defaultdict
 from operator import itemgetter
 
 import psycopg
 from django.db import IntegrityError, connection, transaction
+from psycopg.copy import Copy, FileWriter
 
 from . import partitions
 from .histogram import BUCKETS, COLUMNS, bucket, sql_bucket
@@ -79,14 +82,17 @@ def _months(rows, position: int = 0) -> set[datetime.date]:
     return months
 
 
-def insert_requests(rows: list[tuple]) -> int:
+def insert_requests(rows: list[tuple], *, copied: bytes | None = None) -> int:
     """Store request rows (tuples in EVENT_COLUMNS order, ``ts`` an aware datetime) and
-    add the new ones to the rollups. Returns how many were new."""
+    add the new ones to the rollups. Returns how many were new. ``copied``: the rows as
+    stage_copy made them, if it did (PostgreSQL)."""
     if not rows:
         return 0
-    partitions.ensure(_months(rows))
+    months = _months(rows)
+    partitions.ensure(months)
     if connection.vendor == "postgresql":
-        return _insert_requests_pg(rows)
+        month = next(iter(months)) if len(months) == 1 else None
+        return _insert_requests_pg(rows, month, copied)
     return _insert_requests_plain(rows)
 
 
@@ -139,10 +145,10 @@ _USAGE_UPDATE = ", ".join(
 )
 
 
-def _insert_and_roll_up(on_conflict: str) -> str:
+def _insert_and_roll_up(on_conflict: str, table: str = "analytics_requestevent") -> str:
     return f"""
 WITH ins AS (
-    INSERT INTO analytics_requestevent ({", ".join(EVENT_COLUMNS)})
+    INSERT INTO {table} ({", ".join(EVENT_COLUMNS)})
     SELECT {", ".join(EVENT_COLUMNS)} FROM {_STAGE}
     {on_conflict}
     RETURNING organisation_id, date_trunc('hour', ts AT TIME ZONE 'UTC') AS hour, api_id,
@@ -187,7 +193,48 @@ INSERT_AND_ROLL_UP = _insert_and_roll_up("ON CONFLICT DO NOTHING")
 INSERT_NEW_AND_ROLL_UP = _insert_and_roll_up("")
 
 
-def _insert_requests_pg(rows: list[tuple]) -> int:
+@functools.cache
+def _statements(month: datetime.date | None) -> tuple[str, str]:
+    """(INSERT_AND_ROLL_UP, INSERT_NEW_AND_ROLL_UP) for a page all of whose rows fall in
+    ``month``: into that month's partition, which checks each row against its bounds
+    instead of routing it (0.25 µs a row less); for None, the two above."""
+    if month is None:
+        return INSERT_AND_ROLL_UP, INSERT_NEW_AND_ROLL_UP
+    table = partitions.partition_name("analytics_requestevent", month)
+    return (
+        _insert_and_roll_up("ON CONFLICT DO NOTHING", table),
+        _insert_and_roll_up("", table),
+    )
+
+
+def copy_formatter() -> psycopg.Cursor | None:
+    """A cursor of this thread's connection that lends stage_copy, in another thread, the
+    connection's adapters (and nothing else: it never runs a statement); None off
+    PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return None
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def stage_copy(rows: list[tuple], formatter: psycopg.Cursor) -> bytes:
+    """``rows`` as the staging table's binary COPY data, signature to trailer, for
+    insert_requests(rows, copied=...). Made where the rows are built, in the thread that
+    parses pages, which has time to spare: the storing thread, which PostgreSQL waits
+    for, then only sends it (formatting there was an eighth of an import's time)."""
+    out = io.BytesIO()
+    with Copy(formatter, binary=True, writer=FileWriter(out)) as copy:
+        copy.set_types(EVENT_TYPES)
+        write = copy.write_row
+        for row in rows:
+            write(row)
+    return out.getvalue()
+
+
+def _insert_requests_pg(
+    rows: list[tuple], month: datetime.date | None, copied: bytes | None
+) -> int:
+    any_rows, new_rows = _statements(month)
     with connection.cursor() as cursor:
         # One round trip. The TRUNCATE: rows left by an earlier page of this same
         # transaction would count twice.
@@ -200,22 +247,25 @@ def _insert_requests_pg(rows: list[tuple]) -> int:
         with raw.copy(
             f"COPY {_STAGE} ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(EVENT_TYPES)
-            write = copy.write_row
-            for row in rows:
-                write(row)
+            if copied is not None:
+                copy.write(memoryview(copied))  # sent in parts without copying them
+            else:
+                copy.set_types(EVENT_TYPES)
+                write = copy.write_row
+                for row in rows:
+                    write(row)
         if _stored_already(cursor, rows):
-            cursor.execute(INSERT_AND_ROLL_UP)
+            cursor.execute(any_rows)
         else:
             try:
                 with transaction.atomic():  # a savepoint: a failed insert leaves nothing
-                    cursor.execute(INSERT_NEW_AND_ROLL_UP)
+                    cursor.execute(new_rows)
             except IntegrityError as exc:
                 if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
                     raise
                 # A duplicate after all: twice within the page, a row between its first
                 # and last, or one a concurrent push committed meanwhile.
-                cursor.execute(INSERT_AND_ROLL_UP)
+                cursor.execute(any_rows)
         inserted, _, _ = cursor.fetchone()
     return inserted
 

@@ -25,7 +25,7 @@ from ..models import ImportRun, LogSource, LogUpload
 from ..parsers import PARSERS, InvocationRecord, LineContext, ParseError, parse_many
 from ..parsers.base import NotARecord
 from ..resolve import Resolver
-from ..storage import insert_invocations, insert_requests
+from ..storage import copy_formatter, insert_invocations, insert_requests, stage_copy
 
 logger = logging.getLogger(__name__)
 
@@ -191,14 +191,16 @@ def store_page(
     requests: list[tuple],
     invocations: list[tuple],
     result: PageResult,
+    copied: bytes | None = None,
 ) -> PageResult:
-    """Store a page's rows, its counters and its cursor move in one transaction."""
+    """Store a page's rows, its counters and its cursor move in one transaction.
+    ``copied``: the request rows as storage.stage_copy made them, if it did."""
     with transaction.atomic():
         if page.read_again:
             _commit_without_waiting()
         if not page.commit():
             raise CursorMoved(source.pk)
-        result.imported = insert_requests(requests) + insert_invocations(invocations)
+        result.imported = insert_requests(requests, copied=copied) + insert_invocations(invocations)
         result.duplicates = len(requests) + len(invocations) - result.imported
         samples = run.samples
         if result.samples and len(samples) < MAX_SAMPLES:
@@ -230,10 +232,10 @@ def _commit_without_waiting() -> None:
 
 def built_ahead(
     pages: Iterator[Page], *, source: LogSource, parser, resolver: Resolver
-) -> Iterator[tuple[Page, tuple[list, list, PageResult]]]:
-    """Each page with its rows (requests, invocations, result). For pages that allow it
-    (``Page.read_ahead``), the next page is read and its rows built in a second thread
-    while the caller stores this one.
+) -> Iterator[tuple[Page, tuple[list, list, PageResult, bytes | None]]]:
+    """Each page with its rows (requests, invocations, result, the requests as COPY data
+    on PostgreSQL). For pages that allow it (``Page.read_ahead``), the next page is read
+    and its rows built in a second thread while the caller stores this one.
 
     Reading and parsing are Python, and storing is mostly PostgreSQL's work, which the
     caller waits for without holding the GIL: the two overlap on two cores. Pages are
@@ -242,12 +244,15 @@ def built_ahead(
     and every page after one that does not allow reading ahead, is read in the calling
     thread (a reader may query the database on its first step)."""
 
-    def build(page: Page) -> tuple[Page, tuple[list, list, PageResult]]:
+    formatter = copy_formatter()
+
+    def build(page: Page) -> tuple[Page, tuple[list, list, PageResult, bytes | None]]:
         result = PageResult()
         requests, invocations = build_rows(source, page.lines, parser, resolver, result)
-        return page, (requests, invocations, result)
+        copied = stage_copy(requests, formatter) if formatter and requests else None
+        return page, (requests, invocations, result, copied)
 
-    def read_and_build() -> tuple[Page, tuple[list, list, PageResult]] | None:
+    def read_and_build() -> tuple[Page, tuple[list, list, PageResult, bytes | None]] | None:
         page = next(pages, None)
         return None if page is None else build(page)
 
@@ -313,7 +318,7 @@ def import_source(
         read = iter(pages(source))
         pipeline = built_ahead(read, source=source, parser=parser, resolver=resolver)
         try:
-            for page, (requests, invocations, result) in pipeline:
+            for page, (requests, invocations, result, copied) in pipeline:
                 store_page(
                     source=source,
                     run=run,
@@ -321,6 +326,7 @@ def import_source(
                     requests=requests,
                     invocations=invocations,
                     result=result,
+                    copied=copied,
                 )
         finally:
             # Closed now, not when collected: the reader's file, the parsing thread.

@@ -77,8 +77,8 @@ def test_a_failure_after_the_insert_leaves_nothing(cast, monkeypatch, emptied_ev
     inserted = []
     real_insert = imports.insert_requests
 
-    def insert_then_remember(rows):
-        inserted.append(real_insert(rows))
+    def insert_then_remember(rows, **options):
+        inserted.append(real_insert(rows, **options))
         return inserted[-1]
 
     def explode(rows):

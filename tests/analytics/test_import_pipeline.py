@@ -55,11 +55,11 @@ def commit_waits(monkeypatch) -> list[str]:
     seen = []
     real = imports.insert_requests
 
-    def insert(rows):
+    def insert(rows, **options):
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
             seen.append(cursor.fetchone()[0])
-        return real(rows)
+        return real(rows, **options)
 
     monkeypatch.setattr(imports, "insert_requests", insert)
     return seen

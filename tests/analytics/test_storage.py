@@ -6,13 +6,7 @@ from django.db import connection
 
 from analytics.histogram import COLUMNS, percentile
 from analytics.models import RouteRollup, UsageRollup
-from analytics.storage import (
-    INSERT_AND_ROLL_UP,
-    INSERT_NEW_AND_ROLL_UP,
-    _months,
-    insert_requests,
-    rollup_deltas,
-)
+from analytics.storage import _months, insert_requests, rollup_deltas
 
 T0 = datetime.datetime(2026, 11, 20, 10, 15, tzinfo=datetime.UTC)
 
@@ -103,8 +97,8 @@ def statements_run(rows: list[tuple]) -> tuple[int, list[str]]:
     ran = []
 
     def spy(execute, sql, params, many, context):
-        if sql in (INSERT_AND_ROLL_UP, INSERT_NEW_AND_ROLL_UP):
-            ran.append("on conflict" if sql == INSERT_AND_ROLL_UP else "plain")
+        if sql.lstrip().startswith("WITH ins AS"):
+            ran.append("on conflict" if "ON CONFLICT DO NOTHING" in sql else "plain")
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(spy):
@@ -204,3 +198,28 @@ def test_a_page_makes_every_month_from_its_first_row_to_its_last():
         datetime.date(2027, 1, 1),
         datetime.date(2027, 2, 1),
     }
+
+
+@pytest.mark.django_db
+def test_a_page_of_one_month_goes_into_its_partition_and_one_of_two_into_the_parent(cast):
+    org = cast.org.pk
+    targets = []
+
+    def spy(execute, sql, params, many, context):
+        if sql.lstrip().startswith("WITH ins AS"):
+            targets.append(sql.split("INSERT INTO ", 1)[1].split(" ", 1)[0])
+        return execute(sql, params, many, context)
+
+    november = [row(n, org=org) for n in range(10)]
+    turn = datetime.datetime(2026, 11, 30, 23, 59, 48, tzinfo=datetime.UTC)
+    across = [row(n, org=org, ts=turn) for n in range(10, 14)]  # 30 Nov to 1 Dec
+    with connection.execute_wrapper(spy):
+        assert insert_requests(november) == 10
+        assert insert_requests(across) == 4
+        assert insert_requests(november + across) == 0  # the ON CONFLICT statement
+    assert targets == [
+        "analytics_requestevent_202611",
+        "analytics_requestevent",
+        "analytics_requestevent",
+    ]
+    assert calls(org) == 14
