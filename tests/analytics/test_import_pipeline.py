@@ -123,3 +123,22 @@ def test_the_switch_interval_is_short_while_pages_are_parsed_ahead_and_given_bac
     assert len(events(source.pk)) == 30
     assert during == [min(before, SWITCH_INTERVAL)] * 3
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.django_db
+def test_pages_built_ahead_come_with_their_copy_data(cast, monkeypatch):
+    given = []
+    real = imports.insert_requests
+
+    def insert(rows, **options):
+        given.append((len(rows), options.get("copied", b"")[:11]))
+        return real(rows, **options)
+
+    monkeypatch.setattr(imports, "insert_requests", insert)
+    source = make_source(cast.org)
+    lines = corpus(20, seed=7)
+    pages = [Page(lines=[(line, CONTEXT) for line in lines[i : i + 10]], read_ahead=True)
+             for i in (0, 10)]  # fmt: skip
+    run = import_source(source=source, pages=lambda s: iter(pages), exclusive=False)
+    assert run.imported == 20
+    assert given == [(10, b"PGCOPY\n\xff\r\n\x00")] * 2

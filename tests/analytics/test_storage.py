@@ -6,7 +6,14 @@ from django.db import connection
 
 from analytics.histogram import COLUMNS, percentile
 from analytics.models import RouteRollup, UsageRollup
-from analytics.storage import _months, insert_requests, rollup_deltas
+from analytics.storage import (
+    EVENT_COLUMNS,
+    _months,
+    copy_formatter,
+    insert_requests,
+    rollup_deltas,
+    stage_copy,
+)
 
 T0 = datetime.datetime(2026, 11, 20, 10, 15, tzinfo=datetime.UTC)
 
@@ -223,3 +230,37 @@ def test_a_page_of_one_month_goes_into_its_partition_and_one_of_two_into_the_par
         "analytics_requestevent",
     ]
     assert calls(org) == 14
+
+
+def stored_rows(org: int) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM analytics_requestevent "
+            "WHERE organisation_id = %s ORDER BY ts, source_id, event_id",
+            [org],
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db
+def test_rows_copied_ahead_are_stored_as_the_rows_themselves(cast):
+    # The COPY data made in the parsing thread holds the same values as the rows the
+    # storing thread would have sent: NULLs, floats, text beyond ASCII included.
+    def rows_of(org: int) -> list[tuple]:
+        # A source of each organisation's own: the events' keys do not name it.
+        rows = [row(n, org=org, latency=None if n % 3 else 12.5) for n in range(30)]
+        rows = [(r[0], org, *r[2:]) for r in rows]
+        rows[4] = (*rows[4][:9], "/cafés/{nom}", *rows[4][10:])
+        return rows
+
+    one, two = cast.org.pk, cast.other_org.pk
+    assert insert_requests(rows_of(one)) == 30
+    ahead = rows_of(two)
+    assert insert_requests(ahead, copied=stage_copy(ahead, copy_formatter())) == 30
+
+    def without_organisation(org: int) -> list[tuple]:
+        return [(r[0], r[2], *r[4:]) for r in stored_rows(org)]
+
+    assert without_organisation(two) == without_organisation(one)
+    assert len(without_organisation(one)) == 30
+    assert calls(two) == calls(one) == 30
