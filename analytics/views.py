@@ -300,7 +300,7 @@ def usage_lambda(request: HttpRequest) -> HttpResponse:
 
 
 def who_still_calls_days() -> int:
-    return int(getattr(settings, "USAGE_WHO_STILL_CALLS_DAYS", 30))
+    return settings.USAGE_WHO_STILL_CALLS_DAYS
 
 
 def who_still_calls_since(now: datetime.datetime) -> datetime.datetime:

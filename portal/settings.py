@@ -411,6 +411,8 @@ ANALYTICS_PUSH_MAX_BYTES = env.int("ANALYTICS_PUSH_MAX_BYTES", default=10_000_00
 ANALYTICS_MAX_EVENT_AGE_DAYS = env.int("ANALYTICS_MAX_EVENT_AGE_DAYS", default=400)
 # The most a push body may grow to once its gzip and base64 are undone (gzip bombs).
 ANALYTICS_PUSH_MAX_DECODED_BYTES = env.int("ANALYTICS_PUSH_MAX_DECODED_BYTES", default=100_000_000)
+# "Who still calls" on a deprecated version's page looks back this many days.
+USAGE_WHO_STILL_CALLS_DAYS = env.int("USAGE_WHO_STILL_CALLS_DAYS", default=30)
 # An import task works this long, then queues its own continuation (the Celery time
 # limits would otherwise cut a large upload or backfill short).
 ANALYTICS_TASK_BUDGET_SECONDS = env.float("ANALYTICS_TASK_BUDGET_SECONDS", default=240.0)
