@@ -6,6 +6,7 @@ from .models import (
     AuditEvent,
     Invitation,
     Membership,
+    Notification,
     Organisation,
     Team,
     TeamMembership,
@@ -151,4 +152,25 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: notifications are written by ``notify`` and read by their user; staff may
+    look and delete, never write one or mark it read on the user's behalf."""
+
+    list_display = ["created_at", "user", "organisation", "kind", "title", "read_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), "organisation"]
+    search_fields = ["title", "kind", "user__email", "organisation__name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user", "organisation"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -689,6 +689,7 @@ ADMIN_OBJECTS: dict[str, Callable[[Samples], Any]] = {
     "tenants.invitation": lambda s: s.invitation,
     "tenants.accesstoken": lambda s: s.token,
     "tenants.auditevent": lambda s: s.audit_event,
+    "tenants.notification": lambda s: s.notification,
     "apis.tag": _tag,
     "apis.api": lambda s: s.api,
     "apis.apiversion": lambda s: s.api_version,
