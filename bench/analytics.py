@@ -50,7 +50,6 @@ import sys
 import time
 import zlib
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portico_bench_analytics")
@@ -61,7 +60,7 @@ os.environ.setdefault("MEDIA_ROOT", str(WORK / "media"))
 # A bench import runs to its end in one go, not in budgeted task-sized slices.
 os.environ.setdefault("ANALYTICS_TASK_BUDGET_SECONDS", "100000")
 
-import psycopg
+from bench._database import create_if_missing
 
 APIS = 50
 KEYS = 500
@@ -92,22 +91,11 @@ AGENTS = (
 )
 
 
-def ensure_database(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if not connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
 import django
 from django.apps import apps as django_apps
 
 if not django_apps.ready:  # run as a script, not imported by the smoke test
-    ensure_database(os.environ["DATABASE_URL"])
+    create_if_missing(os.environ["DATABASE_URL"])
     django.setup()
 
 from django.conf import settings

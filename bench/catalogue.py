@@ -1,6 +1,6 @@
 """Catalogue benchmark: search latency and the list page's cost over 10,000 APIs.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portico_bench python bench/catalogue.py
+    python bench/catalogue.py   # DATABASE_URL: default portico_bench, created if missing
 
 Builds (once; reused while the row counts match) 10,000 APIs of about 50
 operations each in a PostgreSQL database of its own, then prints:
@@ -24,6 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portico_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from bench._database import create_if_missing
+
+create_if_missing(os.environ["DATABASE_URL"])
 
 import django
 
