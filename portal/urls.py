@@ -30,7 +30,11 @@ urlpatterns = [
     path("api/v1/", include(("portal.api.urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="portal/redoc.html"),
+        name="api-redoc",
+    ),
     path("", include("tenants.urls")),
     path("", include("apis.urls")),
     path("", include("analytics.urls")),
