@@ -4,7 +4,6 @@ key hash the application, a model name the AI API; a key, a gateway API or a mod
 of another organisation never resolves to its application or API."""
 
 import hashlib
-import itertools
 import json
 
 import pytest
@@ -13,29 +12,12 @@ from django.utils import timezone
 
 from analytics.parsers import LineContext
 from analytics.services.imports import import_lines
-from apis.models import Api, Credential, GatewayConnection, GatewayDeployment
-from tenants import keys as secret_keys
+from apis.models import Api, GatewayConnection, GatewayDeployment
 
 from .logs import make_source, now_ms, rest_line
-from .usage_data import make_api, make_application, make_version, subscribe
+from .usage_data import issue_key, make_api, make_application, make_version, subscribe
 
-_serial = itertools.count(1)
 NO_CONTEXT = LineContext()
-
-
-def issue_key(subscription, *, key_id: str = "") -> tuple[Credential, str]:
-    """A key of ``subscription`` stored as the portal stores it (its digest), with
-    ``key_id`` as its gateway key id; returns the credential and the plaintext."""
-    plaintext = f"sk-pak-resolution-{next(_serial):04d}"
-    credential = Credential.objects.create(
-        subscription=subscription,
-        organisation=subscription.organisation,
-        lookup_id=f"res{next(_serial):06d}",
-        prefix=plaintext[:10],
-        digest=secret_keys.digest(plaintext),
-        gateway_key_id=key_id,
-    )
-    return credential, plaintext
 
 
 def deploy(api, *, stage: str, version=None) -> GatewayDeployment:

@@ -6,7 +6,8 @@ import itertools
 
 from analytics.histogram import COLUMNS, bucket
 from analytics.models import UsageRollup
-from apis.models import Api, ApiVersion, Application, Plan, Subscription
+from apis.models import Api, ApiVersion, Application, Credential, Plan, Subscription
+from tenants import keys as secret_keys
 
 _serial = itertools.count(1)
 
@@ -58,6 +59,21 @@ def subscribe(application, api, *, quota=None, period="", state=Subscription.Sta
         plan=plan,
         state=state,
     )
+
+
+def issue_key(subscription, *, key_id: str = "") -> tuple[Credential, str]:
+    """A key of ``subscription`` stored as the portal stores it (its digest), with
+    ``key_id`` as its gateway key id; returns the credential and the plaintext."""
+    plaintext = f"sk-pak-resolution-{next(_serial):04d}"
+    credential = Credential.objects.create(
+        subscription=subscription,
+        organisation=subscription.organisation,
+        lookup_id=f"res{next(_serial):06d}",
+        prefix=plaintext[:10],
+        digest=secret_keys.digest(plaintext),
+        gateway_key_id=key_id,
+    )
+    return credential, plaintext
 
 
 def rollup(
