@@ -92,7 +92,11 @@ def api_search(
 ) -> QuerySet[Api]:
     apis = api_list_visible(user=user)
     if team:
-        apis = apis.filter(team__slug=team)
+        # "<organisation>/<team>" names one team; a bare slug, that slug in any organisation.
+        owner, _, slug = team.rpartition("/")
+        apis = apis.filter(team__slug=slug)
+        if owner:
+            apis = apis.filter(organisation__slug=owner)
     if organisation:
         apis = apis.filter(organisation__slug=organisation)
     if tag:

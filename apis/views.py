@@ -70,6 +70,8 @@ def catalogue_list(request: HttpRequest) -> HttpResponse:
     page_size = min(int(page_size), MAX_PAGE_SIZE) if page_size.isdigit() else PAGE_SIZE
     page = Paginator(apis, max(page_size, 1)).get_page(request.GET.get("page"))
     query = {k: v for k, v in params.items() if v}
+    if page_size != PAGE_SIZE:
+        query["page_size"] = str(page_size)
     context = {
         "page": page,
         "params": params,
