@@ -16,7 +16,7 @@ from tenants.actors import Actor
 from tenants.errors import Conflict, NotAllowed, ValidationFailed
 from tenants.models import AuditEvent, Notification
 from tenants.roles import TeamRole
-from tests.factories import member_of
+from tests.factories import TeamFactory, member_of
 
 from .conftest import make_spec
 
@@ -38,7 +38,9 @@ ALLOWED = {
     ("deprecated", "retired"),
 }
 NEEDS_REASON = {("published", "blocked"), ("published", "deprecated"), ("deprecated", "retired")}
-ROLES = ["owner", "admin", "member", "maintainer", "developer", "viewer", "outsider"]
+# The owning team's maintainer, developer and viewer; the maintainer of another team of the
+# same organisation ("neighbour"); and Globex's owner, who maintains a team of Globex.
+ROLES = ["owner", "admin", "member", "maintainer", "developer", "viewer", "neighbour", "outsider"]
 MANAGERS = {"owner", "admin", "maintainer"}
 
 
@@ -53,6 +55,13 @@ def other_maintainer(cast):
     return member_of(
         cast.org, team=cast.team, team_role=TeamRole.MAINTAINER, email="second@acme.test"
     )
+
+
+@pytest.fixture
+def neighbour(cast):
+    """The maintainer of another team of Acme: no say over the payments team's APIs."""
+    platform = TeamFactory(organisation=cast.org, name="Platform", slug="platform")
+    return member_of(cast.org, team=platform, team_role=TeamRole.MAINTAINER, email="np@acme.test")
 
 
 def _set_state(version: ApiVersion, state: str) -> ApiVersion:
@@ -83,10 +92,10 @@ def test_the_table_is_the_design():
 
 
 @pytest.mark.parametrize(("from_state", "to_state"), list(itertools.product(STATES, STATES)))
-def test_every_move_by_every_role(from_state, to_state, cast, draft, other_maintainer):
+def test_every_move_by_every_role(from_state, to_state, cast, draft, other_maintainer, neighbour):
     maintainers = {cast.maintainer.pk, other_maintainer.pk}
     for role in ROLES:
-        user = getattr(cast, role)
+        user = neighbour if role == "neighbour" else getattr(cast, role)
         version = _set_state(draft, from_state)
         before = _counts()
         attempt = f"{role}: {from_state} → {to_state}"
