@@ -309,7 +309,11 @@ def _insert_requests_plain(rows: list[tuple]) -> int:
                 f"SELECT ts, source_id, event_id FROM analytics_requestevent WHERE {where}",
                 [value for key in chunk for value in key],
             )
-            existing.update(tuple(found) for found in cursor.fetchall())
+            # SQLite's driver hands ``ts`` back as a datetime (Django registers a
+            # converter for the declared type): compared in the stored form, as the keys.
+            existing.update(
+                (_db(at), source_id, event_id) for at, source_id, event_id in cursor.fetchall()
+            )
         new = [row for key, row in unique.items() if key not in existing]
         cursor.executemany(
             f"INSERT INTO analytics_requestevent ({', '.join(EVENT_COLUMNS)}) "
