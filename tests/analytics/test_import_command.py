@@ -3,6 +3,7 @@ twice on a second reading."""
 
 import gzip
 import io
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,7 +13,7 @@ from apis.models import GatewayConnection, GatewayDeployment
 from apis.services.catalogue import api_create
 from tenants.actors import Actor
 
-from .logs import corpus, events, make_source
+from .logs import corpus, events, make_source, now_ms
 
 
 def _run(*args) -> str:
@@ -107,3 +108,95 @@ def test_gateway_lines_resolve_to_the_synced_api(cast, tmp_path):
     log.write_bytes(b"\n".join(corpus(5)) + b"\n")
     _run(str(log), "--org", "acme", "--format", "apigw_rest_json")
     assert {row[4] for row in events(LogSource.objects.get(name="Backfill").pk)} == {api.pk}
+
+
+PINO = {
+    "ts_ms": {"path": "time", "as": "epoch_ms"},
+    "event_id": "req.id",
+    "method": "req.method",
+    "path": "req.url",
+    "status": "res.statusCode",
+    "latency_ms": "responseTime",
+}
+
+
+def pino_lines(count: int, *, start_ms: int) -> bytes:
+    return b"".join(
+        json.dumps(
+            {
+                "time": start_ms + index,
+                "req": {"id": f"pino-{index}", "method": "GET", "url": "/v1/pets"},
+                "res": {"statusCode": 200},
+                "responseTime": 12.5,
+            }
+        ).encode()
+        + b"\n"
+        for index in range(count)
+    )
+
+
+@pytest.mark.django_db
+def test_a_custom_json_source_takes_its_mapping_inline_or_from_a_file(cast, tmp_path):
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(pino_lines(3, start_ms=now_ms() - 60_000))
+
+    out = _run(str(log), "--org", "acme", "--format", "custom_json", "--source", "app",
+               "--mapping", json.dumps(PINO))  # fmt: skip
+    assert "Created the upload source 'app'." in out
+    assert f"{log}: read 3, imported 3, duplicates 0, rejected 0" in out
+    source = LogSource.objects.get(organisation=cast.org, name="app")
+    assert source.config == {"mapping": PINO}
+    assert {row[2] for row in events(source.pk)} == {"pino-0", "pino-1", "pino-2"}
+
+    # From a file, changing the mapping: the status now read from a path lines lack.
+    changed = {**PINO, "status": "res.code"}
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps(changed))
+    more = tmp_path / "more.jsonl"
+    more.write_bytes(pino_lines(5, start_ms=now_ms() - 30_000))
+    out = _run(str(more), "--org", "acme", "--format", "custom_json", "--source", "app",
+               "--mapping", f"@{mapping_file}")  # fmt: skip
+    assert "Changed the mapping of the source 'app'." in out
+    source.refresh_from_db()
+    assert source.config == {"mapping": changed}
+    assert {row[10] for row in events(source.pk) if row[2] == "pino-4"} == {0}
+
+    # The same mapping again changes nothing; no mapping keeps the one set.
+    out = _run(str(more), "--org", "acme", "--format", "custom_json", "--source", "app",
+               "--mapping", f"@{mapping_file}")  # fmt: skip
+    assert "Changed" not in out
+    assert "imported 0, duplicates 5" in _run(
+        str(more), "--org", "acme", "--format", "custom_json", "--source", "app"
+    )
+
+
+@pytest.mark.django_db
+def test_a_bad_mapping_is_a_command_error_and_creates_nothing(cast, tmp_path):
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(pino_lines(1, start_ms=now_ms()))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"ts_ms": "time",\n "status": }')
+    base = [str(log), "--org", "acme", "--format", "custom_json", "--source", "app"]
+    for mapping, message in (
+        ('{"ts_ms": "time"', r"--mapping is not valid JSON: .*\(line 1, column 17\)"),
+        (f"@{broken}", rf"{broken} is not valid JSON: Expecting value \(line 2, column 12\)"),
+        (f"@{tmp_path / 'none.json'}", "Cannot read the mapping file .*none.json: No such file"),
+        ('["ts_ms"]', "must be a JSON object of record fields to paths"),
+        ('{"ts_ms": "t", "user_agent": "ua"}', "Unknown field 'user_agent'"),
+        ('{"status": "code"}', 'needs "ts_ms"'),
+    ):
+        with pytest.raises(CommandError, match=message):
+            _run(*base, "--mapping", mapping)
+    with pytest.raises(CommandError, match="--mapping is for --format custom_json only"):
+        _run(str(log), "--org", "acme", "--format", "clf", "--mapping", json.dumps(PINO))
+    assert not LogSource.objects.filter(organisation=cast.org).exists()
+
+    # An existing source keeps its mapping, and its API, when the new one is refused.
+    _run(*base, "--mapping", json.dumps(PINO))
+    api_create(
+        organisation=cast.org, team=cast.team, name="Shop", slug="shop", actor=Actor.system()
+    )
+    with pytest.raises(CommandError, match="Unknown field 'user_agent'"):
+        _run(*base, "--api", "acme/shop", "--mapping", '{"ts_ms": "t", "user_agent": "ua"}')
+    source = LogSource.objects.get(organisation=cast.org, name="app")
+    assert (source.config, source.api_id) == ({"mapping": PINO}, None)

@@ -1,7 +1,9 @@
 """manage.py import_logs PATH [PATH ...] --org ORG --format FORMAT [--source NAME]
-[--api OWNER/SLUG]"""
+[--api OWNER/SLUG] [--mapping JSON|@FILE]"""
 
+import json
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -47,13 +49,24 @@ class Command(BaseCommand):
             metavar="OWNER/SLUG",
             help="The API the logs are of, for formats that do not name it (nginx, Kong).",
         )
+        parser.add_argument(
+            "--mapping",
+            default="",
+            metavar="JSON|@FILE",
+            help=(
+                "For --format custom_json: the mapping of record fields to paths in the "
+                'lines, as a JSON object (\'{"ts_ms": "time", "status": "res.code"}\') or '
+                "@ and the name of a file holding one. Sets the source's mapping."
+            ),
+        )
 
     def handle(self, *args, **options):
         organisation = Organisation.objects.filter(slug=options["org"], is_active=True).first()
         if organisation is None:
             raise CommandError(f"There is no active organisation {options['org']!r}.")
         api = self._api(organisation, options["api"])
-        source = self._source(organisation, options["source"], options["format"], api)
+        mapping = self._mapping(options["mapping"], options["format"])
+        source = self._source(organisation, options["source"], options["format"], api, mapping)
         failed = 0
         for path in options["paths"]:
             started = time.monotonic()
@@ -93,8 +106,39 @@ class Command(BaseCommand):
             raise CommandError(f"{organisation.slug} has no API {slug!r}.")
         return api
 
+    def _mapping(self, text: str, format: str) -> dict | None:
+        if not text:
+            return None
+        if format != LogSource.Format.CUSTOM_JSON:
+            raise CommandError("--mapping is for --format custom_json only.")
+        where = "--mapping"
+        if text.startswith("@"):
+            where = text[1:]
+            try:
+                text = Path(where).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or exc
+                raise CommandError(f"Cannot read the mapping file {where}: {reason}.") from exc
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(
+                f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            ) from exc
+        if not isinstance(mapping, dict):
+            raise CommandError(
+                f"{where} must be a JSON object of record fields to paths, "
+                'like {"ts_ms": "time", "status": "res.code"}.'
+            )
+        return mapping
+
     def _source(
-        self, organisation: Organisation, name: str, format: str, api: Api | None
+        self,
+        organisation: Organisation,
+        name: str,
+        format: str,
+        api: Api | None,
+        mapping: dict | None,
     ) -> LogSource:
         actor = Actor.system()
         source = LogSource.objects.filter(organisation=organisation, name=name).first()
@@ -106,6 +150,7 @@ class Command(BaseCommand):
                     kind=LogSource.Kind.UPLOAD,
                     format=format,
                     api=api,
+                    config={"mapping": mapping} if mapping is not None else None,
                     actor=actor,
                 )
                 self.stdout.write(f"Created the upload source {name!r}.")
@@ -116,8 +161,17 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"The source {name!r} reads {source.format}; use it or name another source."
                 )
+            changes = {}
             if api is not None and source.api_id != api.pk:
-                source = source_update(source=source, api=api, actor=actor)
+                changes["api"] = api
+            if mapping is not None and source.config.get("mapping") != mapping:
+                changes["config"] = {**source.config, "mapping": mapping}
+            if changes:  # one change, checked whole before anything is saved
+                source = source_update(source=source, actor=actor, **changes)
+                if "config" in changes:
+                    self.stdout.write(f"Changed the mapping of the source {name!r}.")
         except ApplicationError as exc:
+            if "mapping" in exc.fields and mapping is None:
+                raise CommandError(f"{exc.message} Give it with --mapping JSON|@FILE.") from exc
             raise CommandError(exc.message) from exc
         return source
