@@ -3,6 +3,7 @@ connection names one), retries, paging, errors safe to show, and the helpers tha
 gateway routes and integrations into OpenAPI paths and Lambda targets."""
 
 import functools
+import json
 import re
 
 import botocore.exceptions
@@ -23,6 +24,7 @@ _THROTTLING = frozenset(
     {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
 )
 _ANY_VERBS = ("get", "post", "put", "delete", "patch")
+_ANY_METHOD = "x-amazon-apigateway-any-method"
 
 
 def lambda_target(uri: str) -> dict | None:
@@ -37,10 +39,6 @@ def openapi_path(path: str) -> str:
     """The OpenAPI form of a gateway path: a greedy ``{proxy+}`` is the parameter ``{proxy}``
     (OpenAPI has no greedy parameters, and validators refuse the ``+``)."""
     return _GREEDY.sub(r"{\1}", path)
-
-
-def has_greedy_path(path: str) -> bool:
-    return bool(_GREEDY.search(path))
 
 
 def path_parameters(path: str) -> list[dict]:
@@ -84,6 +82,52 @@ def openapi_document(api: DiscoveredApi, *, version: str, paths: dict) -> dict:
         # same API share one version.
         "paths": paths,
     }
+
+
+def usable_export(body: bytes) -> bytes | None:
+    """An exported OpenAPI 3 document made ready to ingest, or None where it is not usable
+    (empty, not JSON, not OpenAPI 3, or without a single operation)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3"):
+        return None
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
+        return None
+    # $default catches everything; it has no path to document (as with built specs).
+    paths = {path: item for path, item in paths.items() if path != "/$default"}
+    for item in paths.values():
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get(_ANY_METHOD), dict):
+            # ANY stands for each of the usual verbs, as in a spec built from routes.
+            operation = {k: v for k, v in item.pop(_ANY_METHOD).items() if k != "operationId"}
+            for verb in _ANY_VERBS:
+                item.setdefault(verb, operation)
+        _plain_path_parameters(item)
+    # An emulator may export Swagger 2.0 with upper-case methods or no operations: the
+    # document built from the gateway's routes or resources is then the better description.
+    if not any(
+        method in item for item in paths.values() if isinstance(item, dict) for method in METHODS
+    ):
+        return None
+    document["paths"] = {openapi_path(path): item for path, item in paths.items()}
+    # Where a stage runs belongs to its deployment, not to the spec: without the
+    # stage's server, stages serving the same API share one version.
+    document.pop("servers", None)
+    return json.dumps(document).encode()
+
+
+def _plain_path_parameters(item: dict) -> None:
+    """Name a greedy path parameter (``proxy+``) as its path now names it (``proxy``)."""
+    for holder in (item, *(v for v in item.values() if isinstance(v, dict))):
+        for parameter in holder.get("parameters") or []:
+            if isinstance(parameter, dict) and parameter.get("in") == "path":
+                name = parameter.get("name")
+                if isinstance(name, str) and name.endswith("+"):
+                    parameter["name"] = name.rstrip("+")
 
 
 def _retryable(exc: Exception) -> bool:

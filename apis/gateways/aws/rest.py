@@ -5,7 +5,6 @@ import json
 
 from tenants import keys as secret_keys
 
-from ...specs.operations import METHODS
 from ..base import (
     DiscoveredApi,
     DiscoveredKey,
@@ -18,11 +17,10 @@ from ..base import (
 from .base import (
     AwsAdapter,
     add_operation,
-    has_greedy_path,
     integration_entry,
     openapi_document,
-    openapi_path,
     path_parameters,
+    usable_export,
 )
 
 _PERIODS = {"DAY": "day", "WEEK": "week", "MONTH": "month"}
@@ -133,32 +131,9 @@ class AwsRestAdapter(AwsAdapter):
                 exportType="oas30",
                 accepts="application/json",
             )
-            body = response["body"].read()
-            document = json.loads(body)
-        except (GatewayError, ValueError):
+        except GatewayError:
             return None
-        if not isinstance(document, dict):
-            return None
-        # An emulator may export Swagger 2.0 with upper-case methods or no operations: the
-        # document built from resources and methods is then the better description.
-        paths = document.get("paths") or {}
-        if not (
-            str(document.get("openapi", "")).startswith("3")
-            and isinstance(paths, dict)
-            and any(
-                method in item
-                for item in paths.values()
-                if isinstance(item, dict)
-                for method in METHODS
-            )
-        ):
-            return None
-        if any(has_greedy_path(path) for path in paths):
-            document["paths"] = {openapi_path(path): item for path, item in paths.items()}
-        # Where a stage runs belongs to its deployment, not to the spec: without the
-        # stage's server, stages serving the same API share one version.
-        document.pop("servers", None)
-        return json.dumps(document).encode()
+        return usable_export(response["body"].read())
 
     def list_plans(self) -> list[DiscoveredPlan]:
         plans = []
