@@ -99,7 +99,8 @@ class LogSourceWithTokenSerializer(LogSourceSerializer):
 _CONFIG_HELP = (
     "Settings of the kind: cloudwatch takes log_group (required), stream_prefix, "
     "filter_pattern and region; custom_json sources take a mapping of record fields to "
-    "JSON paths."
+    "JSON paths; upload sources of lambda_report lines take the function they are of "
+    "(function), which a file does not say."
 )
 
 

@@ -92,6 +92,8 @@ def build_rows(
     """Parse and resolve ``lines`` into event and invocation rows; count what failed."""
     requests, invocations = [], []
     organisation_id, source_id = source.organisation_id, source.pk
+    # Lines of a file carry no log group (/aws/lambda/<function>) to name the function.
+    function = source.config.get("function", "")
     moment, utc = datetime.datetime.fromtimestamp, datetime.UTC
     target_of, application_of = resolver.target, resolver.application
     # Each month an event falls in costs a partition: times far off are refused, or
@@ -151,7 +153,7 @@ def build_rows(
                         source_id,
                         (parsed.event_id or context.event_id or _event_id(line))[:64],
                         organisation_id,
-                        parsed.function[:200],
+                        (parsed.function or function)[:200],
                         parsed.version[:64],
                         parsed.duration_ms,
                         parsed.billed_ms,

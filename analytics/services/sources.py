@@ -53,6 +53,8 @@ CONFIG_FIELDS: dict[str, dict[str, bool]] = {
     LogSource.Kind.PUSH: {},
 }
 _LOG_GROUP = re.compile(r"[\w\-./#]{1,512}")
+# A Lambda function's name as AWS allows it. Files hold no log group to take it from.
+_FUNCTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 # Formats told by their first bytes that are not what an upload may be.
 _OTHER_FORMATS = {
@@ -68,9 +70,19 @@ GZIP_MAGIC = b"\x1f\x8b"
 # --- Sources ------------------------------------------------------------------------
 
 
+def _format_fields(kind: str, format: str) -> set[str]:
+    """Settings of a format rather than a kind: a custom_json mapping; the function
+    of an upload source's Lambda REPORT lines."""
+    if format == LogSource.Format.CUSTOM_JSON:
+        return {"mapping"}
+    if format == LogSource.Format.LAMBDA_REPORT and kind == LogSource.Kind.UPLOAD:
+        return {"function"}
+    return set()
+
+
 def _clean_config(kind: str, format: str, config: dict) -> dict:
     fields = CONFIG_FIELDS[kind]
-    allowed = set(fields) | ({"mapping"} if format == LogSource.Format.CUSTOM_JSON else set())
+    allowed = set(fields) | _format_fields(kind, format)
     unknown = sorted(set(config) - allowed)
     if unknown:
         raise ValidationFailed(
@@ -93,6 +105,9 @@ def _clean_config(kind: str, format: str, config: dict) -> dict:
         )
     if "region" in cleaned and not _REGION.fullmatch(cleaned["region"]):
         raise ValidationFailed("Bad region.", fields={"region": ["Like eu-west-1."]})
+    if "function" in cleaned and not _FUNCTION.fullmatch(cleaned["function"]):
+        message = "A Lambda function name is letters, digits, - and _, up to 64."
+        raise ValidationFailed(message, fields={"function": [message]})
     if format == LogSource.Format.CUSTOM_JSON:
         mapping = config.get("mapping")
         if not isinstance(mapping, dict):

@@ -1,5 +1,5 @@
 """manage.py import_logs PATH [PATH ...] --org ORG --format FORMAT [--source NAME]
-[--api OWNER/SLUG] [--mapping JSON|@FILE]"""
+[--api OWNER/SLUG] [--mapping JSON|@FILE] [--function NAME]"""
 
 import json
 import time
@@ -59,14 +59,31 @@ class Command(BaseCommand):
                 "@ and the name of a file holding one. Sets the source's mapping."
             ),
         )
+        parser.add_argument(
+            "--function",
+            default="",
+            metavar="NAME",
+            help=(
+                "For --format lambda_report: the Lambda function the REPORT lines are of, "
+                "which a file does not say (CloudWatch tells it by the log group). Sets "
+                "the source's function."
+            ),
+        )
 
     def handle(self, *args, **options):
         organisation = Organisation.objects.filter(slug=options["org"], is_active=True).first()
         if organisation is None:
             raise CommandError(f"There is no active organisation {options['org']!r}.")
         api = self._api(organisation, options["api"])
+        settings = {}
         mapping = self._mapping(options["mapping"], options["format"])
-        source = self._source(organisation, options["source"], options["format"], api, mapping)
+        if mapping is not None:
+            settings["mapping"] = mapping
+        if options["function"]:
+            if options["format"] != LogSource.Format.LAMBDA_REPORT:
+                raise CommandError("--function is for --format lambda_report only.")
+            settings["function"] = options["function"]
+        source = self._source(organisation, options["source"], options["format"], api, settings)
         failed = 0
         for path in options["paths"]:
             started = time.monotonic()
@@ -138,8 +155,10 @@ class Command(BaseCommand):
         name: str,
         format: str,
         api: Api | None,
-        mapping: dict | None,
+        settings: dict,
     ) -> LogSource:
+        """The upload source ``name``, made with ``settings`` (its config) if new, or
+        changed to them (and to ``api``) if they differ."""
         actor = Actor.system()
         source = LogSource.objects.filter(organisation=organisation, name=name).first()
         try:
@@ -150,7 +169,7 @@ class Command(BaseCommand):
                     kind=LogSource.Kind.UPLOAD,
                     format=format,
                     api=api,
-                    config={"mapping": mapping} if mapping is not None else None,
+                    config=settings,
                     actor=actor,
                 )
                 self.stdout.write(f"Created the upload source {name!r}.")
@@ -164,14 +183,15 @@ class Command(BaseCommand):
             changes = {}
             if api is not None and source.api_id != api.pk:
                 changes["api"] = api
-            if mapping is not None and source.config.get("mapping") != mapping:
-                changes["config"] = {**source.config, "mapping": mapping}
+            changed = [key for key, value in settings.items() if source.config.get(key) != value]
+            if changed:
+                changes["config"] = {**source.config, **settings}
             if changes:  # one change, checked whole before anything is saved
                 source = source_update(source=source, actor=actor, **changes)
-                if "config" in changes:
-                    self.stdout.write(f"Changed the mapping of the source {name!r}.")
+                for key in changed:
+                    self.stdout.write(f"Changed the {key} of the source {name!r}.")
         except ApplicationError as exc:
-            if "mapping" in exc.fields and mapping is None:
+            if "mapping" in exc.fields and "mapping" not in settings:
                 raise CommandError(f"{exc.message} Give it with --mapping JSON|@FILE.") from exc
             raise CommandError(exc.message) from exc
         return source
