@@ -1,6 +1,6 @@
 """The HTTP API adapter's export, which moto does not have: AWS's answers stand in through
-botocore's Stubber, for this one call only. The fallback to routes against moto itself is
-in test_sync_aws.py."""
+botocore's Stubber (the export, and the routes and integrations the same fetch reads).
+The fallback to routes against moto itself is in test_sync_aws.py."""
 
 import io
 import json
@@ -100,11 +100,19 @@ def _api() -> DiscoveredApi:
         kind="http",
         version="2.1.0",
         stages=[DiscoveredStage(name="prod", deployment_id="d1", invoke_url="https://x/prod")],
-        extra={"routes": ROUTES, "integrations": INTEGRATIONS},
+    )
+
+
+def _expect_routes(adapter) -> None:
+    listing = {"ApiId": "abc123", "MaxResults": "500"}
+    adapter.stubber.add_response("get_routes", {"Items": ROUTES}, listing)
+    adapter.stubber.add_response(
+        "get_integrations", {"Items": list(INTEGRATIONS.values())}, listing
     )
 
 
 def _expect_export(adapter, body: bytes, stage: str = "prod") -> None:
+    """The export, then the routes and integrations (which the deployment records)."""
     adapter.stubber.add_response(
         "export_api",
         {"body": StreamingBody(io.BytesIO(body), len(body))},
@@ -116,6 +124,7 @@ def _expect_export(adapter, body: bytes, stage: str = "prod") -> None:
             "StageName": stage,
         },
     )
+    _expect_routes(adapter)
 
 
 def test_a_usable_export_is_the_spec(adapter):
@@ -186,6 +195,7 @@ def test_an_empty_or_unusable_export_falls_back_to_the_routes(adapter, body):
 )
 def test_a_gateway_without_export_falls_back_to_the_routes(adapter, code, status):
     adapter.stubber.add_client_error("export_api", service_error_code=code, http_status_code=status)
+    _expect_routes(adapter)
     api = _api()
 
     document = json.loads(adapter.fetch_spec(api, api.stages[0]).raw)

@@ -32,10 +32,14 @@ def rest_calls(estate: Estate, *, first: bool) -> int:
     return listing + fetch + plans_and_keys
 
 
-def http_calls(estate: Estate) -> int:
-    """What an HTTP API sync of the estate should cost: APIs; the routes, integrations and
-    stages of each; an export a stage (moto has none, so each is one refused request)."""
-    return 1 + sum(3 + len(shape.stages) for shape, _ in estate.http)
+def http_calls(estate: Estate, *, first: bool = True) -> int:
+    """What an HTTP API sync of the estate should cost: APIs and the stages of each; then,
+    for a stage whose deployment moved, an export (moto has none, so each is one refused
+    request) and the API's routes and integrations, read once."""
+    listing = 1 + len(estate.http)
+    if not first:
+        return listing  # every stage's fingerprint is unchanged
+    return listing + sum(2 + len(shape.stages) for shape, _ in estate.http)
 
 
 def _dump_text() -> str:
@@ -173,12 +177,11 @@ def test_sync_with_nothing_changed_makes_no_version_and_fewer_calls(estate, cast
         plans,
         keys,
     )
-    # No stage is fetched again. HTTP APIs carry their routes in the listing, so only
-    # the exports are spared.
+    # No stage is fetched again: neither exports nor resources, routes and integrations.
     assert rest_again.calls == rest_calls(estate, first=False)
     assert rest_again.calls < rest_calls(estate, first=True)
-    assert http_again.calls == 1 + 3 * len(estate.http)
-    assert http_again.calls < http_calls(estate)
+    assert http_again.calls == http_calls(estate, first=False)
+    assert http_again.calls < http_calls(estate, first=True)
     # Unchanged stages are still seen.
     assert all(
         d.last_seen_at > first_seen[d.pk] and d.missing_since is None
@@ -218,6 +221,47 @@ def test_one_changed_api_gives_one_new_version(estate, cast):
     # dev was not deployed again: it still serves what it served.
     assert api.deployments.get(stage="dev").version == old_dev
     assert _operations(old_dev) == shape.operations()
+
+
+def test_one_changed_http_api_gives_one_new_version(estate, cast):
+    connection = connect(cast, estate.url, kind="aws_http")
+    _sync(connection)
+    shape, api_id = estate.http[4]
+    api = Api.objects.get(connection=connection, external_id=api_id)
+    old = api.current_version
+    versions = ApiVersion.objects.count()
+    _, apigw2 = clients(estate.url)
+    integration = apigw2.create_integration(
+        ApiId=api_id,
+        IntegrationType="HTTP_PROXY",
+        IntegrationMethod="ANY",
+        IntegrationUri="https://backend.acme.example/parts",
+        PayloadFormatVersion="1.0",
+    )
+    apigw2.create_route(
+        ApiId=api_id,
+        RouteKey="GET /things/{id}/parts",
+        Target=f"integrations/{integration['IntegrationId']}",
+    )
+    # AWS deploys a stage that deploys itself again with each change, which moves its
+    # deployment id; moto keeps no deployments, so the API's new version is what moves.
+    apigw2.update_api(ApiId=api_id, Version="2.4.1")
+
+    run = _sync(connection)
+
+    assert (run.status, run.new, run.changed, run.unchanged) == (SyncRun.Status.SUCCEEDED, 0, 1, 9)
+    # Only the changed API is read again: its exports, routes and integrations.
+    assert run.calls == http_calls(estate, first=False) + len(shape.stages) + 2
+    assert ApiVersion.objects.count() == versions + 1
+    new = Api.objects.get(pk=api.pk).current_version
+    assert new != old
+    assert new.version == "2.4.1"
+    assert _operations(new) == shape.operations() | {("get", "/things/{id}/parts")}
+    # Both stages serve the same routes, so they share the one new version.
+    assert {d.version for d in api.deployments.all()} == {new}
+    assert {i["route"] for i in api.deployments.get(stage="prod").integrations} >= {
+        "GET /things/{id}/parts"
+    }
 
 
 def test_deleted_api_is_marked_missing_and_comes_back(estate, cast):

@@ -3,8 +3,6 @@ stage's export, or built from the routes where export gives nothing usable."""
 
 import json
 
-from tenants import keys as secret_keys
-
 from ..base import DiscoveredApi, DiscoveredStage, FetchedSpec, GatewayError
 from .base import (
     AwsAdapter,
@@ -23,6 +21,10 @@ class AwsHttpAdapter(AwsAdapter):
     kind = "aws_http"
     service = "apigatewayv2"
 
+    def __init__(self, connection):
+        super().__init__(connection)
+        self._routes: dict[str, tuple[list, dict]] = {}
+
     def _list(self, method, **params):
         """Every item of an HTTP API list call, 500 a page."""
         return self._pages(method, "Items", "NextToken", "NextToken", MaxResults="500", **params)
@@ -33,27 +35,22 @@ class AwsHttpAdapter(AwsAdapter):
             if item.get("ProtocolType") != "HTTP":
                 continue
             api_id = item["ApiId"]
-            routes = list(self._list(self.client.get_routes, ApiId=api_id))
-            integrations = {
-                i["IntegrationId"]: i
-                for i in self._list(self.client.get_integrations, ApiId=api_id)
-            }
-            shape = json.dumps(
-                sorted(
-                    (r.get("RouteKey", ""), r.get("Target", ""), r.get("ApiKeyRequired", False))
-                    for r in routes
-                )
-            )
+            version = item.get("Version", "")
             stages = []
             for stage in self._list(self.client.get_stages, ApiId=api_id):
                 name = stage["StageName"]
                 endpoint = item.get("ApiEndpoint", "")
+                deployment_id = stage.get("DeploymentId", "")
                 stages.append(
                     DiscoveredStage(
                         name=name,
-                        deployment_id=stage.get("DeploymentId", ""),
-                        fingerprint=secret_keys.digest(
-                            f"{shape}|{stage.get('DeploymentId', '')}|{item.get('Version', '')}"
+                        deployment_id=deployment_id,
+                        # A stage changes what it serves only with a new deployment (an
+                        # automatic one with each change, where the stage deploys itself),
+                        # which moves its deployment id and last update; the API's version
+                        # is in the spec. Routes and exports are read only when one moved.
+                        fingerprint=(
+                            f"{deployment_id}@{stage.get('LastUpdatedDate') or ''}|{version}"
                         ),
                         invoke_url=endpoint if name == "$default" else f"{endpoint}/{name}",
                         variables=stage.get("StageVariables", {}) or {},
@@ -65,18 +62,27 @@ class AwsHttpAdapter(AwsAdapter):
                     name=item.get("Name") or api_id,
                     description=item.get("Description", ""),
                     kind="http",
-                    version=item.get("Version", ""),
+                    version=version,
                     tags=sorted((item.get("Tags") or {}).keys())[:8],
                     stages=stages,
-                    extra={"routes": routes, "integrations": integrations},
                 )
             )
         return apis
 
+    def _routes_of(self, api_id: str) -> tuple[list, dict]:
+        """The API's routes and its integrations by id, read once a run."""
+        if api_id not in self._routes:
+            routes = list(self._list(self.client.get_routes, ApiId=api_id))
+            integrations = {
+                i["IntegrationId"]: i
+                for i in self._list(self.client.get_integrations, ApiId=api_id)
+            }
+            self._routes[api_id] = (routes, integrations)
+        return self._routes[api_id]
+
     def fetch_spec(self, api: DiscoveredApi, stage: DiscoveredStage) -> FetchedSpec:
-        routes = api.extra.get("routes", [])
-        integrations = api.extra.get("integrations", {})
         raw = self._export(api.external_id, stage.name)
+        routes, integrations = self._routes_of(api.external_id)
         if raw is None:
             raw = json.dumps(spec_from_routes(api, routes)).encode()
         return FetchedSpec(
