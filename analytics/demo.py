@@ -7,20 +7,28 @@ provisioned on the emulator, so the logs name keys the portal knows (the emulato
 own demo keys call too, as keys made outside the portal do). Traffic is generated an
 hour at a time from a seed per hour: a demo started again later writes the same lines
 for the hours the two weeks share, and the importer drops them as duplicates.
+
+AI traffic is LiteLLM's standard logging payload, one JSON line a call, in a log group of
+its own as a LiteLLM proxy on AWS would write it: Acme's and Globex's applications call
+Acme's AI models (apis/demo_models.py) with the keys of their metered subscriptions, so
+each line resolves by its key hash to the application and by its model to the API. Once
+imported, Acme's teams get monthly AI budgets, one of them past its warning.
 """
 
 import contextlib
 import datetime
 import json
+import math
 import random
 import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 import boto3
 from botocore.config import Config
-from django.db.models import Max
+from django.db.models import Max, Sum
 
 from apis.demo_gateways import (
     DEMO_HTTP_APIS,
@@ -31,6 +39,7 @@ from apis.demo_gateways import (
     HttpApiShape,
     RestApiShape,
 )
+from apis.demo_models import DEMO_MODELS, PROXY_URL
 from apis.gateways import GatewayError
 from apis.models import (
     Api,
@@ -49,7 +58,10 @@ from apis.services.subscriptions import subscription_act, subscription_request
 from tenants.actors import Actor
 from tenants.models import Organisation, Team, User
 
-from .models import ImportRun, LogSource, RequestEvent
+from . import selectors as usage
+from .dashboards import month_start
+from .forms import default_zone
+from .models import ImportRun, LogSource, RequestEvent, TeamBudget
 from .services.sources import source_create, source_import
 
 DAYS = 7
@@ -57,6 +69,7 @@ SEED = 20261126
 REST_GROUP = "/aws/apigateway/acme-rest-access"
 HTTP_GROUP = "/aws/apigateway/acme-http-access"
 LAMBDA_GROUP = "/aws/lambda/"
+AI_GROUP = "/ecs/acme-litellm-proxy"
 MAINTAINER, DEVELOPER = "maintainer@acme.example", "developer@acme.example"
 # Requests an hour at the busiest hour of a weekday, per API.
 RATES = {
@@ -71,6 +84,20 @@ CONSUMERS = (
     ("Acme mobile app", "identity", (("Orders API", "Pro"), ("Shipping Rates API", "Free"))),
     ("Warehouse scanner", "payments", (("Inventory API", "Pro"), ("Orders API", "Free"))),
 )
+# (application, model, calls an hour at the busiest hour, mean prompt and completion
+# tokens): who calls Acme's AI models, with the keys of the subscriptions in
+# apis/demo_subscriptions.py.
+AI_CALLS = (
+    ("Checkout web", "gpt-4o-mini", 30, 900, 220),
+    ("Checkout web", "embed-small", 40, 350, 0),
+    ("Sign-in service", "claude-haiku", 20, 2_400, 450),
+    ("Account recovery", "claude-haiku", 12, 4_000, 700),
+    ("Globex storefront", "claude-haiku", 10, 1_800, 600),
+)
+# The team whose month's AI spend the demo puts past its budget's warning, and where.
+NEAR_BUDGET_TEAM, NEAR_BUDGET_SHARE = "identity", 0.9
+# The other teams' budgets, as a multiple of what they spent this month.
+BUDGET_HEADROOM = 4
 MAX_BATCH_BYTES = 1_000_000  # PutLogEvents takes up to 1 MB (and 10,000 events) a call
 MAX_BATCH_EVENTS = 10_000
 
@@ -384,6 +411,174 @@ def _report(function: str, ms: int, integration: float, rng: random.Random, day:
     )
 
 
+# --- AI traffic: LiteLLM's standard logging payload ---------------------------------------
+
+
+@dataclass(frozen=True)
+class AiCaller:
+    """One application calling one of Acme's AI models with its subscription's key."""
+
+    application: str
+    model: str
+    key_hash: str  # SHA-256 hex of the key, as LiteLLM logs it
+    key_alias: str
+    rate: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def ai_callers() -> list[AiCaller]:
+    """The AI_CALLS whose application holds a live key to the model."""
+    keys = {
+        (credential.subscription.application.name, credential.subscription.api.external_id): (
+            credential
+        )
+        for credential in Credential.objects.filter(
+            subscription__provider__slug=ORGANISATION,
+            subscription__api__kind=Api.Kind.AI,
+            subscription__state=Subscription.State.APPROVED,
+            revoked_at__isnull=True,
+            replaced_at__isnull=True,
+        )
+        .select_related("subscription__application", "subscription__api")
+        .order_by("created_at", "pk")
+    }
+    callers = []
+    for application, model, rate, prompt, completion in AI_CALLS:
+        credential = keys.get((application, model))
+        if credential is not None:
+            callers.append(
+                AiCaller(
+                    application,
+                    model,
+                    credential.digest,
+                    provisioning.key_name(credential),
+                    rate,
+                    prompt,
+                    completion,
+                )
+            )
+    return callers
+
+
+_MODELS = {model.name: model for model in DEMO_MODELS}
+# (status, weight, error code, error class): most calls succeed; the provider's rate
+# limits and outages show as failures without tokens.
+_AI_OUTCOMES = (
+    ("success", 985, None, None),
+    ("failure", 12, "429", "RateLimitError"),
+    ("failure", 3, "503", "ServiceUnavailableError"),
+)
+_AI_WEIGHTS = tuple(outcome[1] for outcome in _AI_OUTCOMES)
+
+
+def ai_traffic(
+    callers: list[AiCaller], *, start_ms: int, end_ms: int, scale: float = 1.0
+) -> list[LogEvent]:
+    """The LiteLLM log lines of the AI calls that ended in (start_ms, end_ms]."""
+    events = []
+    for hour_ms in range(start_ms // 3_600_000 * 3_600_000, end_ms, 3_600_000):
+        share = _hourly_share(hour_ms)
+        for caller in callers:
+            rng = random.Random(f"{SEED}:ai:{caller.application}:{caller.model}:{hour_ms}")  # noqa: S311 - made-up traffic
+            count = round(caller.rate * share * scale * rng.uniform(0.85, 1.15))
+            for ms in sorted(hour_ms + rng.randrange(3_600_000) for _ in range(count)):
+                event = _ai_call(caller, ms, rng)
+                if start_ms < ms and event.timestamp <= end_ms:
+                    events.append(event)
+    return events
+
+
+def _ai_call(caller: AiCaller, ms: int, rng: random.Random) -> LogEvent:
+    model = _MODELS[caller.model]
+    status, _, error_code, error_class = rng.choices(_AI_OUTCOMES, _AI_WEIGHTS)[0]
+    embedding = model.mode == "embedding"
+    prompt = completion = 0
+    if status == "success":
+        prompt = max(1, round(rng.lognormvariate(0, 0.5) * caller.prompt_tokens))
+        completion = round(rng.lognormvariate(0, 0.4) * caller.completion_tokens)
+        seconds = (
+            rng.uniform(0.05, 0.2) if embedding else 0.3 + completion * rng.uniform(0.008, 0.02)
+        )
+    else:
+        seconds = rng.uniform(0.02, 0.4)
+    cost = prompt * model.input_cost_per_token + completion * model.output_cost_per_token
+    start = ms / 1000
+    call_id = f"{rng.getrandbits(128):032x}"
+    record = {
+        "id": f"{'emb' if embedding else 'chatcmpl'}-{call_id}",
+        "call_type": "aembedding" if embedding else "acompletion",
+        "status": status,
+        "startTime": start,
+        "endTime": round(start + seconds, 3),
+        "response_time": round(seconds, 3),
+        "model": model.model.split("/", 1)[1],
+        "model_group": model.name,
+        "custom_llm_provider": model.model.split("/", 1)[0],
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "response_cost": round(cost, 8),
+        "api_base": PROXY_URL,
+        "requester_ip_address": f"10.20.{zlib.crc32(caller.application.encode()) % 250}.7",
+        "metadata": {
+            "user_api_key_hash": caller.key_hash,
+            "user_api_key_alias": caller.key_alias,
+            "user_api_key_request_route": "/embeddings" if embedding else "/chat/completions",
+        },
+        "error_information": (
+            {"error_code": error_code, "error_class": error_class} if error_code else None
+        ),
+    }
+    day = time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
+    return LogEvent(
+        AI_GROUP,
+        f"litellm/proxy/{day}",
+        ms + round(seconds * 1000),  # LiteLLM logs a call when it ends
+        json.dumps(record, separators=(",", ":")),
+    )
+
+
+def seed_ai_budgets(*, now: datetime.datetime | None = None) -> list[TeamBudget]:
+    """Monthly AI budgets of Acme's teams that call AI models, from what they spent this
+    month as the AI dashboard counts it: NEAR_BUDGET_TEAM's so the spend stands at 90 % of
+    it (past the 80 % warning), the others' with room to spare. Set at every start, so the
+    warning shows whichever day of the month the demo starts."""
+    organisation = Organisation.objects.filter(slug=ORGANISATION).first()
+    if organisation is None:
+        return []
+    month = month_start(now or datetime.datetime.now(datetime.UTC), default_zone())
+    teams = usage.application_team_map(organisation=organisation)
+    spent: dict[int, float] = defaultdict(float)
+    for application_id, cost in (
+        usage.consumer_rollups(organisation=organisation)
+        .filter(api_id__in=usage.ai_api_ids(), hour__gte=month)
+        .values("application_id")
+        .annotate(cost=Sum("cost"))
+        .order_by()
+        .values_list("application_id", "cost")
+    ):
+        spent[teams.get(application_id, ("", 0, ""))[1]] += cost or 0.0
+    budgets = []
+    for team in Team.objects.filter(organisation=organisation, pk__in=list(spent)):
+        if team.slug == NEAR_BUDGET_TEAM:
+            # Rounded up to the cent, so the share is at most 90 %; at least 80 % once
+            # the month's spend passes ten cents.
+            limit = max(math.ceil(spent[team.pk] / NEAR_BUDGET_SHARE * 100), 1)
+        else:
+            limit = max(math.ceil(spent[team.pk] * BUDGET_HEADROOM), 10) * 100
+        budget, _ = TeamBudget.objects.update_or_create(
+            team=team,
+            defaults={
+                "organisation": organisation,
+                "monthly_limit": Decimal(limit).scaleb(-2),  # cents to 0.00
+                "warn_at_percent": 80,
+            },
+        )
+        budgets.append(budget)
+    return budgets
+
+
 # --- The emulator's CloudWatch Logs -------------------------------------------------------
 
 
@@ -460,6 +655,7 @@ def seed_log_sources(groups: set[str]) -> list[LogSource]:
     formats = {
         REST_GROUP: ("Acme REST API access logs", LogSource.Format.APIGW_REST_JSON),
         HTTP_GROUP: ("Acme HTTP API access logs", LogSource.Format.APIGW_HTTP_JSON),
+        AI_GROUP: ("Acme LiteLLM proxy logs", LogSource.Format.LITELLM),
     }
     sources = []
     for group in sorted(groups):
@@ -500,7 +696,8 @@ def seed_usage_logs(
     out=None,
 ) -> list[ImportRun]:
     """Fill the emulator's CloudWatch Logs with Acme's traffic of the last ``days`` days,
-    make the log sources and import them. Needs the gateway synced (seed_gateways).
+    AI calls included, make the log sources, import them and set the teams' AI budgets.
+    Needs the gateway synced (seed_gateways).
 
     A demo started again writes only what came after the newest request the last one
     imported (the emulator forgets, the portal does not), so no hour counts twice."""
@@ -517,6 +714,7 @@ def seed_usage_logs(
     if newest is not None:
         start_ms = max(start_ms, newest)
     events = traffic(found, start_ms=start_ms, end_ms=end_ms, scale=scale)
+    events += ai_traffic(ai_callers(), start_ms=start_ms, end_ms=end_ms, scale=scale)
     logs_put(logs_client(endpoint_url), events)
     runs = []
     for source in seed_log_sources({event.group for event in events}):
@@ -528,4 +726,7 @@ def seed_usage_logs(
                 f"  usage: {source.name}: {run.get_status_display()} "
                 f"({run.read:,} lines, {run.imported:,} new)\n"
             )
+    for budget in seed_ai_budgets(now=now):
+        if out is not None:
+            out.write(f"  usage: AI budget of {budget.team.name}: {budget.monthly_limit} a month\n")
     return runs

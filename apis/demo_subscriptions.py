@@ -1,6 +1,7 @@
 """The demo's consumers: plans on the demo APIs, applications of Acme's teams and one of
 Globex's, and subscriptions in the states a maintainer meets (a request waiting in the
-inbox, approved ones with a key to look at once, a suspended one).
+inbox, approved ones with a key to look at once, a suspended one), and the metered
+subscriptions to Acme's AI models whose keys the demo's LiteLLM logs carry.
 
 Everything goes through the services, so the inbox, notifications and audit trail are
 real. Idempotent: plans, applications and subscriptions that exist are left alone.
@@ -146,6 +147,43 @@ DEMO_SUBSCRIPTIONS = (
         "owner@globex.example",
         "Refunds for orders paid through Acme.",
         (("approve", "maintainer@acme.example", ""),),
+    ),
+    # Acme's AI models (apis/demo_models.py), on the metered plan that approves at once:
+    # the keys the demo's LiteLLM logs carry.
+    DemoSubscription(
+        "Checkout web",
+        ("acme", "gpt-4o-mini"),
+        "Metered",
+        "developer@acme.example",
+        "Writes the order summary customers see before they pay.",
+    ),
+    DemoSubscription(
+        "Checkout web",
+        ("acme", "embed-small"),
+        "Metered",
+        "developer@acme.example",
+        "Finds products like the ones in the basket.",
+    ),
+    DemoSubscription(
+        "Sign-in service",
+        ("acme", "claude-haiku"),
+        "Metered",
+        "developer@acme.example",
+        "Explains to customers why a sign-in was refused.",
+    ),
+    DemoSubscription(
+        "Account recovery",
+        ("acme", "claude-haiku"),
+        "Metered",
+        "developer@acme.example",
+        "The recovery assistant's conversations.",
+    ),
+    DemoSubscription(
+        "Globex storefront",
+        ("acme", "claude-haiku"),
+        "Metered",
+        "owner@globex.example",
+        "Product descriptions in the shop's languages.",
     ),
 )
 

@@ -102,9 +102,11 @@ def seed(*, password: str = DEMO_PASSWORD) -> list[SeededAccount]:
     with quiet_mail, transaction.atomic():
         accounts = seed_tenants(password=password)
         from apis.demo import seed_catalogue
+        from apis.demo_models import seed_models
         from apis.demo_subscriptions import seed_subscriptions
 
         seed_catalogue()
+        seed_models()
         seed_subscriptions()
         return accounts
 
