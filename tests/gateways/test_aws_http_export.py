@@ -1,6 +1,7 @@
 """The HTTP API adapter's export, which moto does not have: AWS's answers stand in through
 botocore's Stubber (the export, and the routes and integrations the same fetch reads).
-The fallback to routes against moto itself is in test_sync_aws.py."""
+Against moto itself: the fallback to routes in test_sync_aws.py, and an export answered
+by the fault proxy in test_sync_faults_http.py."""
 
 import io
 import json
