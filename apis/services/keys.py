@@ -58,6 +58,18 @@ def _issue(*, subscription: Subscription, actor: Actor) -> tuple[Credential, str
     return credential, secret.plaintext
 
 
+def _emit_credential(
+    subscription: Subscription, credential: Credential, event: str, **extra
+) -> None:
+    """The one way a key's event reaches webhooks: in the transaction of the change, and
+    naming the key by its prefix only (its value never leaves in an event)."""
+    emit(
+        subscription=subscription,
+        event=event,
+        extra={"prefix": credential.display_prefix, **extra},
+    )
+
+
 def credential_issue_on_approval(*, subscription: Subscription, actor: Actor) -> Credential:
     """Issue the first key of an approved subscription, sealed until the consumer looks."""
     credential, plaintext = _issue(subscription=subscription, actor=actor)
@@ -70,6 +82,7 @@ def credential_issue_on_approval(*, subscription: Subscription, actor: Actor) ->
         target=credential,
         after={"prefix": credential.display_prefix, "subscription": subscription.pk},
     )
+    _emit_credential(subscription, credential, "credential.issued")
     return credential
 
 
@@ -135,21 +148,19 @@ def credential_rotate(*, credential: Credential, actor: Actor) -> tuple[Credenti
             "old_key_valid_until": credential.grace_until.isoformat(),
         },
     )
-    emit(
-        subscription=subscription,
-        event="credential.rotated",
-        extra={
-            "prefix": new.display_prefix,
-            "previous_prefix": credential.display_prefix,
-            "previous_valid_until": credential.grace_until.isoformat(),
-        },
+    _emit_credential(
+        subscription,
+        new,
+        "credential.rotated",
+        previous_prefix=credential.display_prefix,
+        previous_valid_until=credential.grace_until.isoformat(),
     )
     return new, plaintext
 
 
 def revoke_credentials(*, subscription: Subscription, actor: Actor) -> int:
     """Revoke every key of the subscription still in force (inside the caller's
-    transaction): ends them now and removes them from the gateway."""
+    transaction): ends them now, removes them from the gateway and says so to webhooks."""
     now = timezone.now()
     count = 0
     for credential in subscription.credentials.select_for_update().filter(revoked_at__isnull=True):
@@ -159,6 +170,7 @@ def revoke_credentials(*, subscription: Subscription, actor: Actor) -> int:
         provisioning.enqueue(
             subscription=subscription, credential=credential, action=GatewayOperation.Action.REVOKE
         )
+        _emit_credential(subscription, credential, "credential.revoked")
         count += 1
     return count
 
@@ -186,11 +198,7 @@ def credential_revoke(*, credential: Credential, actor: Actor) -> Credential:
         target=credential,
         after={"prefix": credential.display_prefix},
     )
-    emit(
-        subscription=credential.subscription,
-        event="credential.revoked",
-        extra={"prefix": credential.display_prefix},
-    )
+    _emit_credential(credential.subscription, credential, "credential.revoked")
     return credential
 
 
@@ -210,11 +218,7 @@ def credential_issue(*, subscription: Subscription, actor: Actor) -> tuple[Crede
         target=credential,
         after={"prefix": credential.display_prefix},
     )
-    emit(
-        subscription=subscription,
-        event="credential.issued",
-        extra={"prefix": credential.display_prefix},
-    )
+    _emit_credential(subscription, credential, "credential.issued")
     return credential, plaintext
 
 

@@ -2,7 +2,8 @@
 inside one. A move is allowed exactly when TRANSITIONS has it and the role is on the
 move's side; then it writes one audit event, tells the right people in the portal and
 by e-mail after commit, and sends one signed webhook to each organisation involved,
-all named after the state it reaches (a resume is "subscription.approved" again).
+all named after the state it reaches (a resume is "subscription.approved" again), beside
+the event of the key it issues or ends.
 Anything else is refused and leaves no trace."""
 
 import pytest
@@ -74,6 +75,12 @@ SCENARIOS = {
     },
 }
 PROVIDERS = {"api_maintainer", "second_maintainer", "dual", "provider_admin", "provider_owner"}
+# The key event a move sends beside its own (each starting state holds at most one key).
+KEY_EVENTS = {
+    "approve": "credential.issued",
+    "revoke": "credential.revoked",
+    "unsubscribe": "credential.revoked",
+}
 
 
 def expected(state: str, action: str, side: str | None) -> type[Exception] | None:
@@ -167,14 +174,21 @@ def assert_effects(world, scenario, marks, receiver, subscription, action, actor
     assert sorted(to for message in mail.outbox for to in message.to) == sorted(told)
     assert all(world.api.name in message.subject for message in mail.outbox)
 
-    # One signed delivery to each organisation involved, and no other.
+    # One signed delivery to each organisation involved, and no other; a move that issues
+    # or ends the key sends that key's event beside it.
     rows = marks.delivery_rows()
-    assert sorted(r.webhook.organisation.slug for r in rows) == sorted(scenario["hooks"])
-    assert {r.event for r in rows} == {f"subscription.{past}"}
+    moves = [r for r in rows if r.event.startswith("subscription.")]
+    assert sorted(r.webhook.organisation.slug for r in moves) == sorted(scenario["hooks"])
+    assert {r.event for r in moves} == {f"subscription.{past}"}
+    key_event = KEY_EVENTS.get(action)
+    assert sorted((r.webhook.organisation.slug, r.event) for r in rows if r not in moves) == (
+        sorted((slug, key_event) for slug in scenario["hooks"]) if key_event else []
+    )
     assert {r.state for r in rows} == {WebhookDelivery.State.SUCCEEDED}
     for slug in ("acme", "globex"):
         got = receiver.at(f"/{slug}")
-        assert len(got) == (1 if slug in scenario["hooks"] else 0)
+        assert len(got) == (1 + bool(key_event) if slug in scenario["hooks"] else 0)
+        got = [d for d in got if d.header("X-Portico-Event").startswith("subscription.")]
         for delivery in got:
             assert delivery.header("X-Portico-Event") == f"subscription.{past}"
             assert verify(
