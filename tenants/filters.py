@@ -1,5 +1,7 @@
 """Query filters of the tenants REST API (tenants.api) list endpoints."""
 
+import datetime
+
 import django_filters
 from django.utils import timezone
 
@@ -47,10 +49,20 @@ class InvitationFilter(django_filters.FilterSet):
         return queryset.filter(**pending) if value else queryset.exclude(**pending)
 
 
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 moment, sent to the database in UTC: PostgreSQL refuses offsets past
+    ±15:59, which ISO 8601 and Python allow (up to ±23:59)."""
+
+    def filter(self, qs, value):
+        if value is not None and timezone.is_aware(value):
+            value = value.astimezone(datetime.UTC)
+        return super().filter(qs, value)
+
+
 class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(lookup_expr="startswith")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

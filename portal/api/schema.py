@@ -41,6 +41,14 @@ def add_error_responses(result, generator, request, public):
                 codes.append("404")
             if method != "get":
                 codes += ["400", "409"]
+            else:
+                query = {
+                    p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"
+                }
+                if query:
+                    codes.append("400")  # a query parameter out of its range or shape
+                if "page" in query and "404" not in codes:
+                    codes.append("404")  # a page past the last one
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(code, {"description": _DESCRIPTIONS[code], "content": ref})
