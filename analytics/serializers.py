@@ -219,7 +219,8 @@ class AlertRuleCreateSerializer(serializers.Serializer):
         min_value=MIN_WINDOW,
         max_value=MAX_WINDOW,
         default=15,
-        help_text="Read in whole rollup hours: 15 reads the current and the previous hour.",
+        help_text="Under 60, exactly that many minutes of calls; 60 or more, whole rollup "
+        "hours (120 reads the current hour and the two before it).",
     )
     clear_ratio = serializers.FloatField(
         default=0.8, help_text="A firing rule resolves below threshold × clear_ratio (0-1]."

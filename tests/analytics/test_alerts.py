@@ -16,6 +16,7 @@ from analytics.services.alerts import (
     judge,
     measure,
     quota_period_start,
+    reads_raw_events,
     window_start,
 )
 from apis.models import WebhookDelivery
@@ -35,7 +36,15 @@ OK, FIRING = AlertRule.State.OK, AlertRule.State.FIRING
 
 
 def api_rule(world, cast, **fields) -> AlertRule:
-    values = {"name": "Ledger errors", "metric": "error_rate", "threshold": 5.0, **fields}
+    # An hour: these tests read the hourly rollups (shorter windows read the raw
+    # events; test_alerts_raw_windows.py).
+    values = {
+        "name": "Ledger errors",
+        "metric": "error_rate",
+        "threshold": 5.0,
+        "window_minutes": 60,
+        **fields,
+    }
     return alert_rule_create(
         organisation=world.acme, api=world.api, actor=Actor.for_user(cast.owner), **values
     )
@@ -157,7 +166,7 @@ def test_error_rate_counts_5xx_only_in_the_window(usage_world, cast):
         calls=100,
         c5xx=8,
     )
-    # Outside a 15-minute window (two hours back), and another API's traffic.
+    # Outside a 60-minute window (two hours back), and another API's traffic.
     add_usage(
         organisation=world.acme, hour=HOUR - datetime.timedelta(hours=2), api=world.api, calls=900
     )
@@ -174,6 +183,7 @@ def test_application_rule_reads_its_calls_to_any_api(usage_world, cast):
         name="Storefront p95",
         metric="p95_latency",
         threshold=400,
+        window_minutes=60,
         actor=Actor.for_user(world.app_developer),
     )
     add_usage(
@@ -275,9 +285,10 @@ def test_quota_use_without_a_quota_has_no_value(usage_world, cast):
     assert measure(rule, now=NOW) is None
 
 
-def test_windows_are_read_in_whole_hours():
-    start = window_start(window_minutes=15, now=NOW)
-    assert start == HOUR - datetime.timedelta(hours=1)
+def test_windows_of_an_hour_or_more_are_read_in_whole_hours():
+    assert [reads_raw_events(minutes) for minutes in (5, 15, 59, 60, 61)] == [
+        True, True, True, False, False,
+    ]  # fmt: skip
     assert window_start(window_minutes=60, now=NOW) == HOUR - datetime.timedelta(hours=1)
     assert window_start(window_minutes=61, now=NOW) == HOUR - datetime.timedelta(hours=2)
 
