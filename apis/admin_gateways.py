@@ -184,8 +184,15 @@ PLAN_TERMS = [
     "quota_period",
     "approval",
     "key_grace_hours",
+    "budget",
     "is_active",
 ]
+
+
+def _plan_terms(plan: Plan) -> dict:
+    terms = {name: getattr(plan, name) for name in PLAN_TERMS}
+    terms["budget"] = str(plan.budget) if plan.budget is not None else None  # JSON has no decimals
+    return terms
 
 
 @admin.register(Plan)
@@ -221,6 +228,6 @@ class PlanAdmin(_Changeable):
                 organisation=obj.organisation,
                 action="plan.updated",
                 target=obj,
-                before={name: getattr(previous, name) for name in PLAN_TERMS},
-                after={name: getattr(obj, name) for name in PLAN_TERMS},
+                before=_plan_terms(previous),
+                after=_plan_terms(obj),
             )

@@ -1,5 +1,7 @@
 """Forms of the subscription pages: plans, subscribing, decisions, applications, webhooks."""
 
+from decimal import Decimal
+
 from django import forms
 
 from .models import Plan, Webhook
@@ -47,6 +49,15 @@ class PlanForm(forms.Form):
         max_value=24 * 90,
         initial=24,
         label="Grace period of a rotated key (hours)",
+    )
+    budget = forms.DecimalField(
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        label="Budget (USD)",
+        help_text="For LiteLLM models: what a key may spend per quota period, or in its "
+        "lifetime without one. Empty for no budget.",
     )
     gateway_plan_id = forms.CharField(
         required=False,

@@ -8,6 +8,8 @@ the answer to create. Each side of a subscription sees the other side's
 organisation, team and application names, and none of its people.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
@@ -45,6 +47,7 @@ class PlanSerializer(serializers.ModelSerializer):
             "quota_period",
             "approval",
             "key_grace_hours",
+            "budget",
             "is_active",
             "gateway_plan_id",
             "created_at",
@@ -73,6 +76,16 @@ class _PlanTerms(serializers.Serializer):
     approval = serializers.ChoiceField(choices=Plan.Approval.choices, default=Plan.Approval.MANUAL)
     key_grace_hours = serializers.IntegerField(
         min_value=0, max_value=24 * 90, default=24, help_text="How long a rotated key works."
+    )
+    budget = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="USD a key may spend per quota period, or in its lifetime without one. "
+        "LiteLLM keys only; ignored for other gateways.",
     )
     gateway_plan_id = serializers.CharField(
         max_length=128,

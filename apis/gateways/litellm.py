@@ -32,6 +32,9 @@ from .http import JsonClient
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 KEY_PAGE_SIZE = 100
+# A plan's period as LiteLLM's budget_duration, in the units every version takes (days);
+# a month is 30 days, after which LiteLLM resets the key's spend.
+BUDGET_DURATIONS = {"day": "1d", "week": "7d", "month": "30d"}
 
 # The metadata kept on each model's spec and, in part, on the API.
 METADATA_FIELDS = (
@@ -414,10 +417,13 @@ class LiteLLMAdapter(GatewayAdapter):
         plan_ids: list[str],
         models: list[str] | None = None,
         budget: float | None = None,
+        budget_period: str | None = None,
         key_id: str = "",
     ) -> ProvisionedKey:
-        """Create the virtual key with the portal's value. Safe to repeat: a key the proxy
-        already holds (a retry after a lost answer) is found by its hash."""
+        """Create the virtual key with the portal's value and ``budget`` (USD), reset each
+        ``budget_period`` (day, week or month) or, without one, for the key's lifetime.
+        Safe to repeat: a key the proxy already holds (a retry after a lost answer) is
+        found by its hash."""
         if key_id:
             return ProvisionedKey(external_id=key_id)
         if not value.startswith("sk-"):
@@ -427,6 +433,7 @@ class LiteLLMAdapter(GatewayAdapter):
             "key_alias": name,
             "models": list(models or []),
             "max_budget": budget,
+            "budget_duration": BUDGET_DURATIONS[budget_period] if budget_period else None,
             "metadata": {"portico": True},
         }
         try:

@@ -187,6 +187,15 @@ class Plan(models.Model):
     key_grace_hours = models.PositiveIntegerField(
         default=24, help_text="How long a rotated key keeps working."
     )
+    # Money, not requests, so LiteLLM keys only: AWS usage plans have quotas, not budgets.
+    budget = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="USD a key may spend per quota period, or in its lifetime without one "
+        "(LiteLLM keys only).",
+    )
     connection = models.ForeignKey(
         GatewayConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="plans"
     )

@@ -19,13 +19,16 @@ FIELDS = (
     "quota_period",
     "approval",
     "key_grace_hours",
+    "budget",
     "gateway_plan_id",
     "is_active",
 )
 
 
 def _state(plan: Plan) -> dict:
-    return {field: getattr(plan, field) for field in FIELDS}
+    state = {field: getattr(plan, field) for field in FIELDS}
+    state["budget"] = str(plan.budget) if plan.budget is not None else None
+    return state
 
 
 def _validate(plan: Plan) -> None:
@@ -35,6 +38,10 @@ def _validate(plan: Plan) -> None:
         )
     if plan.rate_limit is not None and plan.rate_limit <= 0:
         raise ValidationFailed("Bad rate.", fields={"rate_limit": ["Give a positive rate."]})
+    if plan.budget is not None and plan.budget <= 0:
+        raise ValidationFailed(
+            "Bad budget.", fields={"budget": ["Give a positive amount, or none for no budget."]}
+        )
     if plan.approval not in Plan.Approval.values:
         raise ValidationFailed("Unknown approval.", fields={"approval": ["Choose one."]})
     if plan.gateway_plan_id and plan.connection_id is None:

@@ -29,6 +29,9 @@ from ..models import Credential, GatewayConnection, GatewayOperation, Subscripti
 logger = logging.getLogger(__name__)
 
 KEY_CAPABLE = {GatewayConnection.Kind.AWS_REST, GatewayConnection.Kind.LITELLM}
+# Gateways whose keys carry a spending budget; AWS usage plans count requests, not money,
+# so a plan's budget does not reach them.
+BUDGETED = {GatewayConnection.Kind.LITELLM}
 
 
 class OperationDeferred(Exception):
@@ -182,6 +185,10 @@ def _perform(adapter, operation, credential, subscription) -> str:
         value = unseal(operation.sealed_value) if operation.sealed_value else ""
         if not value and not credential.gateway_key_id:
             raise GatewayError("The key's value is no longer available; rotate the key.")
+        plan = subscription.plan
+        budget = {}
+        if operation.connection.kind in BUDGETED and plan.budget is not None:
+            budget = {"budget": float(plan.budget), "budget_period": plan.quota_period or None}
         result = adapter.provision_key(
             name=key_name(credential),
             value=value,
@@ -190,6 +197,7 @@ def _perform(adapter, operation, credential, subscription) -> str:
             else [],
             models=[subscription.api.external_id] if subscription.api.kind == "ai" else None,
             key_id=credential.gateway_key_id,
+            **budget,
         )
         Credential.objects.filter(pk=credential.pk).update(gateway_key_id=result.external_id)
         credential.gateway_key_id = result.external_id

@@ -143,6 +143,7 @@ def test_a_plans_terms_change_with_an_audit_event(synced, admin_client, staff):
         "quota_period": "",
         "approval": "manual",
         "key_grace_hours": "24",
+        "budget": "7.25",
         "is_active": "on",
     }
     response = admin_client.post(f"/admin/apis/plan/{plan.pk}/change/", form)
@@ -151,4 +152,5 @@ def test_a_plans_terms_change_with_an_audit_event(synced, admin_client, staff):
     assert plan.rate_limit == 25
     event = AuditEvent.objects.get(action="plan.updated")
     assert (event.before["rate_limit"], event.after["rate_limit"]) == (10, 25)
+    assert (event.before["budget"], event.after["budget"]) == (None, "7.25")
     assert event.actor_user == staff

@@ -227,10 +227,23 @@ def test_provision_key_generates_it_with_the_portal_value(connection, proxy):
         "key_alias": "acme-payments-app",
         "models": ["gpt-4o-mini"],
         "max_budget": 25.0,
+        "budget_duration": None,
         "metadata": {"portico": True},
     }
     assert sent.header("Authorization") == f"Bearer {ADMIN_KEY}"
     assert adapter.calls == 1
+
+
+@pytest.mark.parametrize(("period", "duration"), [("day", "1d"), ("week", "7d"), ("month", "30d")])
+def test_a_budget_period_is_litellm_s_budget_duration(connection, proxy, period, duration):
+    proxy.add("POST", "/key/generate", recorded("key_generate.json"))
+
+    adapter_for(connection).provision_key(
+        name="acme", value=VALUE, plan_ids=[], budget=9.5, budget_period=period
+    )
+
+    (sent,) = proxy.received("POST", "/key/generate")
+    assert (sent.json()["max_budget"], sent.json()["budget_duration"]) == (9.5, duration)
 
 
 def test_provisioning_again_finds_the_key_the_proxy_holds(connection, proxy):

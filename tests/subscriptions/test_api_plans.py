@@ -92,3 +92,37 @@ def test_close_and_close_again(cast, api_for, api_error, gold):
     assert response.status_code == 200, response.content
     assert response.json()["is_active"] is False
     api_error(client.post(f"{PLANS}{gold.pk}/close/"), 409, "conflict")
+
+
+def test_a_plan_s_budget_is_written_read_and_audited_as_an_exact_amount(cast, api_for, ledger):
+    client = api_for(cast.maintainer)
+    response = client.post(
+        PLANS,
+        {"name": "Metered", "budget": "25.50", "quota_period": "month"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["budget"] == "25.50"
+    plan = Plan.objects.get(pk=response.json()["id"])
+    assert str(plan.budget) == "25.50"
+    created = AuditEvent.objects.get(action="plan.created", target_id=str(plan.pk))
+    assert created.after["budget"] == "25.50"
+
+    cleared = client.patch(f"{PLANS}{plan.pk}/", {"budget": None}, format="json")
+    assert cleared.status_code == 200, cleared.content
+    plan.refresh_from_db()
+    assert plan.budget is None
+    assert api_for(cast.member).get(f"{PLANS}{plan.pk}/").json()["budget"] is None
+
+
+def test_a_bad_budget_is_a_field_error_and_changes_nothing(cast, api_for, api_error, gold):
+    client = api_for(cast.maintainer)
+    for budget in ("0", "-5", "lots", "12.345", "12345678901.00"):
+        created = client.post(PLANS, {"name": "Odd", "budget": budget}, format="json")
+        assert "budget" in api_error(created, 400, "invalid")["fields"], budget
+        changed = client.patch(f"{PLANS}{gold.pk}/", {"budget": budget}, format="json")
+        assert "budget" in api_error(changed, 400, "invalid")["fields"], budget
+    assert not Plan.objects.filter(name="Odd").exists()
+    gold.refresh_from_db()
+    assert gold.budget is None
+    assert not AuditEvent.objects.filter(action="plan.updated").exists()

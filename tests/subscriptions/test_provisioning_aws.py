@@ -5,6 +5,7 @@ way back, a refusal that fails visibly until someone retries, and plan changes."
 import datetime
 import json
 import threading
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -116,6 +117,23 @@ def test_an_approval_puts_the_portals_key_on_its_usage_plan(aws_gateway, flow, p
     # Two calls: create the key, attach it. Nothing lists the account's keys.
     assert [line.split("/")[1] for line in proxy.requests[sent:]] == ["apikeys", "usageplans"]
     assert proxy.requests[sent:][0] == "POST /apikeys"
+
+
+def test_a_plan_s_budget_is_not_for_aws_and_the_key_is_made_as_usual(aws_gateway, flow):
+    gateway = aws_gateway()
+    gateway.gold.budget = Decimal("40.00")
+    gateway.gold.quota_period = "month"
+    gateway.gold.save(update_fields=["budget", "quota_period"])
+    steps = flow(gateway)
+    steps.request()
+
+    steps.act("approve", reason="")
+
+    [key] = gateway.api_keys()
+    assert gateway.plan_key_ids(gateway.gold) == [key["id"]]
+    assert steps.subscription.gateway_state == GatewayState.ACTIVE
+    operation = GatewayOperation.objects.get(subscription=steps.subscription)
+    assert (operation.state, operation.last_error) == ("succeeded", "")
 
 
 def test_suspend_resume_and_revoke_reach_the_gateway(aws_gateway, flow):

@@ -3,6 +3,7 @@ subscription to a model becomes a virtual key with the portal's ``sk-pak...`` va
 the model and the key's alias; suspension blocks it, resumption unblocks it, and
 revocation deletes it by its hash."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from apis.models import Api, GatewayOperation, Subscription, SyncRun
 from apis.services import keys
 from apis.services.connections import connection_create
-from apis.services.plans import plan_create
+from apis.services.plans import plan_create, plan_update
 from apis.services.provisioning import key_name
 from apis.services.subscriptions import subscription_act, subscription_request
 from apis.services.sync import sync_connection
@@ -131,5 +132,34 @@ def test_a_repeated_provision_finds_the_key_the_proxy_already_holds(
     assert lookup.query["key"] == [digest(value)]
     credential.refresh_from_db()
     assert credential.gateway_key_id == digest(value)
+    subscription.refresh_from_db()
+    assert subscription.gateway_state == Subscription.GatewayState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("budget", "period", "sent"),
+    [
+        (Decimal("25.50"), "month", (25.5, "30d")),
+        (Decimal("3.00"), "day", (3.0, "1d")),
+        (Decimal("100"), "", (100.0, None)),  # no period: the key's lifetime
+        (None, "month", (None, None)),
+    ],
+)
+def test_the_plan_s_budget_goes_with_the_key(
+    world, litellm, model_api, django_capture_on_commit_callbacks, budget, period, sent
+):
+    api, plan = model_api
+    plan_update(plan=plan, actor=world.actor("api_maintainer"), budget=budget, quota_period=period)
+    subscription = subscription_request(
+        application=world.application, api=api, plan=plan, actor=world.actor("app_developer")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_act(
+            subscription=subscription, action="approve", actor=world.actor("api_maintainer")
+        )
+
+    (generate,) = litellm.received("POST", "/key/generate")
+    body = generate.json()
+    assert (body["max_budget"], body["budget_duration"]) == sent
     subscription.refresh_from_db()
     assert subscription.gateway_state == Subscription.GatewayState.ACTIVE

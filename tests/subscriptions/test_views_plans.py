@@ -104,3 +104,23 @@ def test_only_maintainers_and_admins_manage_plans(market, client_for):
     assert client_for(market.cast.developer).post(new, plan_data()).status_code == 403
     assert client_for(market.developer).get(new).status_code == 404
     assert not Plan.objects.filter(name="Platinum").exists()
+
+
+def test_a_plan_s_budget_from_the_form_is_kept_and_shown(market, client_for):
+    client = client_for(market.cast.maintainer)
+    new = url("plan_new", "acme", api="payments")
+    assert 'name="budget"' in client.get(new).content.decode()
+    response = client.post(new, plan_data(budget="12.5"))
+    assert response.status_code == 302
+    plan = Plan.objects.get(api=market.api, name="Platinum")
+    assert str(plan.budget) == "12.50"
+    listing = client.get(url("plan_list", "acme", api="payments")).content.decode()
+    assert "budget $12.50 per month" in listing
+
+    edit = url("plan_edit", "acme", api="payments", pk=plan.pk)
+    assert 'value="12.50"' in client.get(edit).content.decode()
+    for bad in ("0", "-1", "a lot"):
+        refused = client.post(edit, plan_data(budget=bad))
+        assert refused.status_code == 400, bad
+    plan.refresh_from_db()
+    assert str(plan.budget) == "12.50"
