@@ -26,6 +26,7 @@ from .models import (
     SyncRun,
 )
 from .selectors import api_list_visible
+from .services.sync import PLAN_MISSING_SINCE
 
 
 def connection_list(*, organisation: Organisation) -> QuerySet[GatewayConnection]:
@@ -91,6 +92,7 @@ PLAN_CHANGED = DriftKind(
     "plan_changed", "Usage plan changed on the gateway, not in the portal", "warning"
 )
 API_MISSING = DriftKind("api_missing", "No longer listed by the gateway", "info")
+PLAN_MISSING = DriftKind("plan_missing", "Usage plan no longer on the gateway", "info")
 REVOKED_KEY_ENABLED = DriftKind(
     "revoked_key_enabled", "Revoked in the portal, still enabled on the gateway", "warning"
 )
@@ -147,6 +149,7 @@ def _plan_changed_on_gateway(organisation: Organisation) -> Iterable[DriftItem]:
         Plan.objects.filter(organisation=organisation, connection__isnull=False)
         .exclude(gateway_plan_id="")
         .exclude(gateway_observed={})
+        .exclude(gateway_observed__has_key=PLAN_MISSING_SINCE)
         .select_related("connection", "connection__organisation", "api", "api__organisation")
         .order_by("api__name", "name")
     )
@@ -180,6 +183,32 @@ def _api_missing(organisation: Organisation) -> Iterable[DriftItem]:
             subject=api.name,
             detail=f"Not listed by the gateway since {api.missing_since:%Y-%m-%d %H:%M} UTC.",
             link=api.get_absolute_url(),
+        )
+
+
+def _plan_missing(organisation: Organisation) -> Iterable[DriftItem]:
+    """Plans whose usage plan the last sync did not find: the sync closed them."""
+    plans = (
+        Plan.objects.filter(
+            organisation=organisation,
+            connection__isnull=False,
+            gateway_observed__has_key=PLAN_MISSING_SINCE,
+        )
+        .select_related("connection", "connection__organisation", "api", "api__organisation")
+        .order_by("api__name", "name")
+    )
+    for plan in plans:
+        since = str(plan.gateway_observed[PLAN_MISSING_SINCE])[:16].replace("T", " ")
+        yield DriftItem(
+            kind=PLAN_MISSING,
+            connection=plan.connection,
+            subject=f"{plan.api.name}: {plan.name}",
+            detail=(
+                f"Usage plan {plan.gateway_plan_id} not listed by the gateway since {since} "
+                "UTC; the plan is "
+                + ("closed to new subscriptions." if not plan.is_active else "still open.")
+            ),
+            link=reverse("apis:plan_list", kwargs={"org": organisation.slug, "api": plan.api.slug}),
         )
 
 
@@ -238,6 +267,7 @@ DRIFT_CHECKS: list[DriftCheck] = [
     _plan_changed_on_gateway,
     _revoked_key_enabled,
     _api_missing,
+    _plan_missing,
 ]
 
 

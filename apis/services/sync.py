@@ -6,7 +6,7 @@ finds it claimed is recorded as skipped. APIs are upserted by (connection,
 external id), each in its own transaction, so one broken API costs only
 itself. A stage whose fingerprint is unchanged is not fetched again; a new
 version is made only when a spec's hash is new. What the gateway no longer
-lists is marked missing, never deleted.
+lists is marked missing, never deleted; a plan whose usage plan is gone is closed.
 """
 
 import logging
@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ERRORS_KEPT = 50
 UNDEPLOYED = ""
+# Kept in a plan's gateway_observed, in place of the limits, once its usage plan is gone.
+PLAN_MISSING_SINCE = "missing_since"
 
 
 @dataclass
@@ -339,6 +341,10 @@ def _label(api: Api, offered: str, parsed, stage: DiscoveredStage) -> str:
 
 
 def _sync_plans(connection: GatewayConnection, adapter: GatewayAdapter, run: SyncRun) -> None:
+    """Plans for the gateway's usage plans, one an API they cover. A plan whose usage plan
+    the gateway no longer lists is closed (no new subscriptions; those it has keep it), its
+    observed limits replaced by when it went missing, and counted with the run's missing;
+    bound to a usage plan the gateway lists again, it reopens."""
     try:
         plans = adapter.list_plans()
     except GatewayError as exc:
@@ -358,7 +364,10 @@ def _sync_plans(connection: GatewayConnection, adapter: GatewayAdapter, run: Syn
                 # The portal owns a bound plan's limits; the gateway's are recorded, and a
                 # difference shows as drift.
                 if plan.gateway_observed != observed:
-                    Plan.objects.filter(pk=plan.pk).update(gateway_observed=observed)
+                    fields = {"gateway_observed": observed}
+                    if PLAN_MISSING_SINCE in plan.gateway_observed:
+                        fields["is_active"] = True  # closed by a sync, not by its owner
+                    Plan.objects.filter(pk=plan.pk).update(**fields)
                 continue
             name = found.name
             if (api.pk, name) in names:
@@ -377,6 +386,16 @@ def _sync_plans(connection: GatewayConnection, adapter: GatewayAdapter, run: Syn
                 gateway_plan_id=found.external_id,
                 gateway_observed=observed,
             )
+    # Closed once, when first missed: a plan its owner reopens stays open.
+    gone = (
+        Plan.objects.filter(connection=connection, is_active=True)
+        .exclude(gateway_plan_id="")
+        .exclude(gateway_plan_id__in=[found.external_id for found in plans])
+        .exclude(gateway_observed__has_key=PLAN_MISSING_SINCE)
+    )
+    run.missing += gone.update(
+        is_active=False, gateway_observed={PLAN_MISSING_SINCE: timezone.now().isoformat()}
+    )
 
 
 def _sync_keys(connection: GatewayConnection, adapter: GatewayAdapter, run: SyncRun) -> None:

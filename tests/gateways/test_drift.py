@@ -135,6 +135,38 @@ def test_drift_of_another_organisation_is_not_ours(aws, apigw, cast, aws_connect
     assert drift_list(organisation=cast.other_org) == []
 
 
+def test_a_usage_plan_gone_from_the_gateway_is_information_and_shown_on_its_plans(
+    aws, apigw, cast, aws_connection, client_for
+):
+    api_id = create_rest_api(apigw, "orders")
+    plan = apigw.create_usage_plan(
+        name="gold",
+        apiStages=[{"apiId": api_id, "stage": "prod"}],
+        throttle={"rateLimit": 10, "burstLimit": 20},
+    )
+    sync(aws_connection)
+    apigw.delete_usage_plan(usagePlanId=plan["id"])
+    sync(aws_connection)
+
+    # Not also "changed on the gateway": what it observed there is only when it went.
+    [item] = drift_list(organisation=cast.org)
+    assert (item.kind.code, item.kind.level) == ("plan_missing", "info")
+    assert item.subject == "orders: gold"
+    assert item.detail.startswith(f"Usage plan {plan['id']} not listed by the gateway since ")
+    assert item.detail.endswith("closed to new subscriptions.")
+    api = Api.objects.get(external_id=api_id)
+    assert item.link == reverse("apis:plan_list", kwargs={"org": "acme", "api": api.slug})
+
+    page = client_for(cast.admin).get(item.link).content.decode()
+    gold = page[page.index("<strong>gold</strong>") :]
+    gold = gold[: gold.index("</tr>")]
+    went = Plan.objects.get(gateway_plan_id=plan["id"]).gateway_observed["missing_since"]
+    assert f"missing since {went[:10]}" in gold
+    assert "closed" in gold
+    other = client_for(cast.outsider).get(item.link)
+    assert other.status_code == 404
+
+
 def test_each_check_is_a_function_of_the_organisation(cast):
     # New kinds of drift are added as one more check; each returns an iterable of items.
     assert all(callable(check) for check in DRIFT_CHECKS)

@@ -6,10 +6,19 @@ import dataclasses
 import pytest
 from django.db import connection as db
 
-from apis.demo_gateways import RestApiShape, RestMethod, clients, http_api_put, rest_api_put
+from apis.demo_gateways import (
+    RestApiShape,
+    RestMethod,
+    clients,
+    http_api_put,
+    rest_api_put,
+    usage_plan_put,
+)
 from apis.models import Api, ApiVersion, GatewayDeployment, GatewayKey, Plan, SyncRun
+from apis.services.plans import plan_create, plan_update
 from apis.services.sync import sync_connection
 from tenants import keys as secret_keys
+from tenants.actors import Actor
 
 from .aws_fixtures import DOMAIN, KEYS, MAPPINGS, PLANS, Estate, connect, http_shape
 
@@ -402,3 +411,46 @@ def test_http_apis_try_the_export_and_fall_back_to_routes_without_it(aws, proxy,
     version = Api.objects.get(external_id=api_id).current_version
     assert _operations(version) == shape.operations()
     assert version.spec.document["info"]["title"] == shape.name  # built from the routes
+
+
+def test_a_deleted_usage_plan_closes_its_plan_once_and_counts_as_missing(estate, cast):
+    connection = connect(cast, estate.url)
+    _sync(connection)
+    owner = Actor.for_user(cast.owner)
+    api = Api.objects.get(connection=connection, external_id=estate.rest_id(20))
+    own = plan_create(api=api, actor=owner, name="Portal only", rate_limit=1.0)
+    open_plans = Plan.objects.filter(is_active=True).count()
+    apigw, _ = clients(estate.url)
+    partner_id = estate.plans["Partner"]
+    apigw.delete_usage_plan(usagePlanId=partner_id)
+
+    run = _sync(connection)
+
+    assert (run.status, run.new, run.changed, run.unchanged) == (SyncRun.Status.SUCCEEDED, 0, 0, 30)
+    assert run.missing == 1
+    plan = Plan.objects.get(api=api, gateway_plan_id=partner_id)
+    assert plan.is_active is False  # closed to new subscriptions, kept for those it has
+    assert list(plan.gateway_observed) == ["missing_since"]
+    assert Plan.objects.filter(is_active=True).count() == open_plans - 1
+    own.refresh_from_db()
+    assert own.is_active is True  # a plan of the portal's own is not the gateway's to close
+    assert _sync(connection).missing == 0  # closed once, not again each run
+
+    # Bound to a usage plan the gateway lists, the plan opens again.
+    again_id = usage_plan_put(
+        apigw,
+        name="Partner",
+        stages=[(estate.rest_id(20), "prod")],
+        rate=20.0,
+        burst=40,
+        quota=50_000,
+        period="WEEK",
+    )
+    plan_update(plan=plan, actor=owner, gateway_plan_id=again_id)
+
+    back = _sync(connection)
+
+    assert back.missing == 0
+    plan.refresh_from_db()
+    assert (plan.is_active, plan.gateway_observed) == (True, plan.limits())
+    assert Plan.objects.filter(api=api).count() == 2  # the same plan, not a second one
