@@ -208,6 +208,9 @@ class GatewayOperation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the running attempt took the operation: its lease, which lapses after
+    # provisioning.RUNNING_LEASE (a worker that died mid-run leaves it running).
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -29,6 +29,11 @@ from ..models import Credential, GatewayConnection, GatewayOperation, Subscripti
 logger = logging.getLogger(__name__)
 
 KEY_CAPABLE = {GatewayConnection.Kind.AWS_REST, GatewayConnection.Kind.LITELLM}
+# How long a running operation is its taker's. A worker that died mid-run leaves its
+# operation running; past this lease another taker may run it again. Longer than the
+# Celery hard time limit (portal/celery.py, 360 s), which kills a task still running, so
+# a lease never lapses under an attempt still in flight.
+RUNNING_LEASE = timedelta(minutes=10)
 # Gateways whose keys carry a spending budget; AWS usage plans count requests, not money,
 # so a plan's budget does not reach them.
 BUDGETED = {GatewayConnection.Kind.LITELLM}
@@ -95,17 +100,30 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(0, min(600.0, base * (2**attempt)))  # noqa: S311 - jitter only
 
 
+def _takeable(now) -> Q:
+    """Pending, or running under a lease that lapsed (its taker died). A running row
+    without a start predates leases and counts as lapsed."""
+    running = Q(state=GatewayOperation.State.RUNNING)
+    return Q(state=GatewayOperation.State.PENDING) | (
+        running & (Q(started_at__lt=now - RUNNING_LEASE) | Q(started_at__isnull=True))
+    )
+
+
 def _take(operation_id: int) -> GatewayOperation | None:
+    """Claim the operation for this attempt, or None when it is not free to take.
+
+    The claim is a row lock taken without waiting and a move to RUNNING committed before
+    the gateway is called: a second delivery of the same task finds the row locked, or
+    running under a live lease, and leaves it alone, so one operation runs once at a time.
+    """
+    now = timezone.now()
     with transaction.atomic():
         operation = (
             # Only the operation's row: a decision holding its subscription or key must not
             # make the worker skip it (and leave it to the stale sweep minutes later).
             GatewayOperation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("credential", "subscription__plan", "subscription__api", "connection")
-            .filter(
-                pk=operation_id,
-                state__in=[GatewayOperation.State.PENDING, GatewayOperation.State.RUNNING],
-            )
+            .filter(_takeable(now), pk=operation_id)
             .first()
         )
         if operation is None:
@@ -131,8 +149,9 @@ def _take(operation_id: int) -> GatewayOperation | None:
         if earlier:
             raise OperationDeferred(operation_id)
         operation.state = GatewayOperation.State.RUNNING
+        operation.started_at = now
         operation.attempts += 1
-        operation.save(update_fields=["state", "attempts"])
+        operation.save(update_fields=["state", "started_at", "attempts"])
         return operation
 
 
@@ -270,13 +289,16 @@ def operation_retry(*, operation: GatewayOperation, actor: Actor) -> GatewayOper
 
 
 def due_operation_ids(limit: int = 500) -> list[int]:
-    """Pending operations whose time has come: deferred revokes at the end of a grace
-    period, and any whose delivery after commit was lost."""
+    """Operations whose time has come: deferred revokes at the end of a grace period, any
+    whose delivery after commit was lost, and running ones whose taker died."""
     now = timezone.now()
     stale = now - timedelta(minutes=10)
+    pending = Q(state=GatewayOperation.State.PENDING) & (
+        Q(not_before__lte=now) | Q(not_before__isnull=True, created_at__lt=stale)
+    )
+    lapsed = _takeable(now) & Q(state=GatewayOperation.State.RUNNING)
     return list(
-        GatewayOperation.objects.filter(state=GatewayOperation.State.PENDING)
-        .filter(Q(not_before__lte=now) | Q(not_before__isnull=True, created_at__lt=stale))
+        GatewayOperation.objects.filter(pending | lapsed)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
