@@ -11,7 +11,6 @@ the application's team; the services decide. The serializers are in
 analytics.serializers, the usage arithmetic in analytics.usage_query.
 """
 
-from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -24,7 +23,6 @@ from rest_framework.response import Response
 
 from apis.models import Api, Application, GatewayConnection
 from apis.selectors import api_list_visible
-from portal.api.errors import error_body
 from tenants.actors import Actor
 from tenants.errors import NotAllowed
 from tenants.models import TeamMembership
@@ -32,7 +30,7 @@ from tenants.permissions import IsOrgAdmin, IsOrgMember, TokenScopePermission
 from tenants.roles import OrgRole, TeamRole
 from tenants.scoping import OrganisationScopedMixin
 
-from . import usage_query
+from . import selectors, usage_query
 from .models import AlertRule, ImportRun, LogSource, LogUpload
 from .serializers import (
     AlertRuleCreateSerializer,
@@ -52,9 +50,6 @@ from .serializers import (
 )
 from .services import alerts, sources
 
-# Room for the multipart framing and the name field around the file itself.
-MULTIPART_ALLOWANCE = 1024 * 1024
-
 
 def _field_error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
@@ -65,13 +60,6 @@ def _once(data: dict, status_code: int) -> Response:
     response = Response(data, status=status_code)
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _size_text(size: int) -> str:
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} bytes"
 
 
 class _Scoped(OrganisationScopedMixin):
@@ -94,21 +82,6 @@ class _Scoped(OrganisationScopedMixin):
 
 
 # --- Log sources ----------------------------------------------------------------------
-
-
-def _source_list(organisation):
-    return LogSource.objects.filter(organisation=organisation).select_related("api", "connection")
-
-
-def _source_get(organisation, pk) -> LogSource:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise Http404("Not found.") from None
-    source = _source_list(organisation).filter(pk=pk).first()
-    if source is None:
-        raise Http404("Not found.")
-    return source
 
 
 @extend_schema(tags=["analytics"])
@@ -148,10 +121,10 @@ class LogSourceViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return LogSource.objects.none()
-        return _source_list(self.organisation).order_by("name", "id")
+        return selectors.log_source_list(organisation=self.organisation)
 
     def get_object(self) -> LogSource:
-        return _source_get(self.organisation, self.kwargs["pk"])
+        return selectors.log_source_get(organisation=self.organisation, pk=self.kwargs["pk"])
 
     def connection(self, pk: int | None) -> GatewayConnection | None:
         if pk is None:
@@ -227,7 +200,9 @@ class LogSourceViewSet(
 class _InSource(_Scoped):
     def source(self) -> LogSource:
         if not hasattr(self, "_source"):
-            self._source = _source_get(self.organisation, self.kwargs["source"])
+            self._source = selectors.log_source_get(
+                organisation=self.organisation, pk=self.kwargs["source"]
+            )
         return self._source
 
 
@@ -258,55 +233,26 @@ class LogUploadViewSet(
     def initial(self, request, *args, **kwargs):
         # Before authentication: a session's CSRF check reads the form, and so the file.
         if request.method == "POST":
-            self.refuse_oversize(request)
+            sources.upload_length_check(request.META.get("CONTENT_LENGTH"))
         super().initial(request, *args, **kwargs)
-
-    def refuse_oversize(self, request) -> None:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        limit = settings.ANALYTICS_UPLOAD_MAX_BYTES
-        if length > limit + MULTIPART_ALLOWANCE:
-            message = f"This upload is {_size_text(length)}; the limit is {_size_text(limit)}."
-            raise _TooLarge(message)
-
-    def handle_exception(self, exc):
-        if isinstance(exc, _TooLarge):
-            body = error_body("too_large", exc.message, {"file": [exc.message]})
-            return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        return super().handle_exception(exc)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return LogUpload.objects.none()
-        return LogUpload.objects.filter(source=self.source()).order_by("-created_at", "-id")
+        return selectors.log_upload_list(source=self.source())
 
     def get_object(self) -> LogUpload:
-        upload = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-        if upload is None:
-            raise Http404("Not found.")
-        return upload
+        return selectors.log_upload_get(source=self.source(), pk=self.kwargs["pk"])
 
     def create(self, request, org, source):
         source = self.source()
         serializer = LogUploadCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        limit = settings.ANALYTICS_UPLOAD_MAX_BYTES
-        if data["file"].size > limit:
-            size = _size_text(data["file"].size)
-            raise _TooLarge(f"This file is {size}; the limit is {_size_text(limit)}.")
         upload = sources.upload_create(
             source=source, file=data["file"], name=data["name"], actor=self.actor()
         )
         return Response(LogUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
-
-
-class _TooLarge(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @extend_schema(tags=["analytics"])
@@ -324,13 +270,10 @@ class ImportRunViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ImportRun.objects.none()
-        return ImportRun.objects.filter(source=self.source()).order_by("-started_at", "-id")
+        return selectors.import_run_list(source=self.source())
 
     def get_object(self) -> ImportRun:
-        run = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-        if run is None:
-            raise Http404("Not found.")
-        return run
+        return selectors.import_run_get(source=self.source(), pk=self.kwargs["pk"])
 
 
 # --- Alert rules ----------------------------------------------------------------------

@@ -1,18 +1,20 @@
-"""Reads behind the usage dashboards, each scoped by the organisation looking.
+"""Reads behind the usage dashboards and the log source pages, each scoped by the
+organisation looking.
 
-Two sides, and nothing else: as a provider an organisation sees the rollups it
-imported for its own APIs (only those its user sees: team-only APIs stay with
-their team), with the consumers' application name, team and organisation; as a
-consumer it sees the rollups of its own applications, whichever organisation
-imported them, and nothing of other applications. "Missing" and "not yours" are
-both 404.
+Dashboards have two sides, and nothing else: as a provider an organisation sees the
+rollups it imported for its own APIs (only those its user sees: team-only APIs stay
+with their team), with the consumers' application name, team and organisation; as a
+consumer it sees the rollups of its own applications, whichever organisation imported
+them, and nothing of other applications. Log sources, their uploads and import runs
+are the organisation's owners' and admins' (the callers check the role: runs sample
+raw log lines). "Missing" and "not yours" are both 404.
 """
 
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 
 from apis.models import Api, ApiVersion, Application, Subscription
@@ -21,7 +23,16 @@ from apis.selectors_subscriptions import application_get
 from tenants.models import Organisation, User
 from tenants.roles import TeamRole
 
-from .models import AlertRule, FunctionInvocation, RouteRollup, TeamBudget, UsageRollup
+from .models import (
+    AlertRule,
+    FunctionInvocation,
+    ImportRun,
+    LogSource,
+    LogUpload,
+    RouteRollup,
+    TeamBudget,
+    UsageRollup,
+)
 
 UNRESOLVED = 0
 
@@ -52,6 +63,68 @@ def provider_api_get(*, organisation: Organisation, user: User, slug: str) -> Ap
 def provider_rollups(*, organisation: Organisation, api_ids: Iterable[int]) -> QuerySet:
     """Rollups the organisation imported for the given APIs of its own."""
     return UsageRollup.objects.filter(organisation=organisation, api_id__in=list(api_ids))
+
+
+def _pk_or_404(pk) -> int:
+    try:
+        return int(pk)
+    except (TypeError, ValueError):
+        raise Http404("Not found.") from None
+
+
+def log_source_list(*, organisation: Organisation) -> QuerySet[LogSource]:
+    return (
+        LogSource.objects.filter(organisation=organisation)
+        .select_related("organisation", "api", "connection")
+        .order_by("name", "id")
+    )
+
+
+def log_source_get(*, organisation: Organisation, pk) -> LogSource:
+    """One log source of ``organisation``; anything else, or a malformed id, is 404."""
+    source = log_source_list(organisation=organisation).filter(pk=_pk_or_404(pk)).first()
+    if source is None:
+        raise Http404("Not found.")
+    return source
+
+
+def log_source_list_with_last_run(*, organisation: Organisation) -> list[LogSource]:
+    """The organisation's sources, each with ``last_run``: its newest ImportRun or None.
+    Two queries."""
+    newest = (
+        ImportRun.objects.filter(source=OuterRef("pk")).order_by("-started_at", "-id").values("pk")
+    )
+    found = list(
+        log_source_list(organisation=organisation).annotate(last_run_id=Subquery(newest[:1]))
+    )
+    runs = ImportRun.objects.in_bulk([s.last_run_id for s in found if s.last_run_id])
+    for source in found:
+        source.last_run = runs.get(source.last_run_id)
+    return found
+
+
+def import_run_list(*, source: LogSource) -> QuerySet[ImportRun]:
+    """The source's runs, newest first."""
+    return ImportRun.objects.filter(source=source).order_by("-started_at", "-id")
+
+
+def import_run_get(*, source: LogSource, pk) -> ImportRun:
+    run = import_run_list(source=source).filter(pk=_pk_or_404(pk)).first()
+    if run is None:
+        raise Http404("Not found.")
+    return run
+
+
+def log_upload_list(*, source: LogSource) -> QuerySet[LogUpload]:
+    """The files given to the source, newest first."""
+    return LogUpload.objects.filter(source=source).order_by("-created_at", "-id")
+
+
+def log_upload_get(*, source: LogSource, pk) -> LogUpload:
+    upload = log_upload_list(source=source).filter(pk=_pk_or_404(pk)).first()
+    if upload is None:
+        raise Http404("Not found.")
+    return upload
 
 
 def alert_api_list(*, organisation: Organisation, user: User, is_admin: bool) -> QuerySet[Api]:

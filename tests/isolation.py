@@ -848,6 +848,14 @@ def upload_source_kwargs(s: Samples) -> dict[str, Any]:
     return {"org": s.org.slug, "source": s.upload_source.pk}
 
 
+def log_source_kwargs(s: Samples) -> dict[str, Any]:
+    return {"org": s.org.slug, "pk": s.upload_source.pk}
+
+
+def _import_run(s: Samples):
+    return s.import_run
+
+
 ADMIN = OrgRole.ADMIN
 MAINTAINER = TeamRole.MAINTAINER
 DEVELOPER = TeamRole.DEVELOPER
@@ -1050,6 +1058,15 @@ REGISTRY: dict[str, Entry] = {
     "analytics:alert_delete": organisation(
         lambda s: {**org(s), "pk": s.alert_rule.pk}, role=MAINTAINER
     ),
+    "analytics:source_list": organisation(org, role=ADMIN, setup=_import_run),
+    "analytics:source_new": organisation(org, role=ADMIN),
+    "analytics:source": organisation(log_source_kwargs, role=ADMIN, setup=_import_run),
+    "analytics:source_edit": organisation(log_source_kwargs, role=ADMIN),
+    "analytics:source_enabled": organisation(log_source_kwargs, role=ADMIN),
+    "analytics:source_delete": organisation(log_source_kwargs, role=ADMIN),
+    "analytics:source_import": organisation(log_source_kwargs, role=ADMIN, setup=_import_run),
+    "analytics:source_upload": organisation(log_source_kwargs, role=ADMIN),
+    "analytics:source_rotate_token": organisation(push_source_kwargs, role=ADMIN),
     # --- REST API
     "api:connection-list": organisation(org, write_role=ADMIN),
     "api:connection-detail": organisation(connection, write_role=ADMIN),
@@ -1061,7 +1078,7 @@ REGISTRY: dict[str, Entry] = {
         lambda s: {"org": s.org.slug, "connection": s.connection.pk, "pk": s.sync_run.pk}
     ),
     "api:drift-list": organisation(org, role=ADMIN),
-    "api:me-list": account(),
+    "api:me": account(),
     "api:organisation-list": account(),
     "api:organisation-detail": organisation(org, write_role=ADMIN),
     "api:organisation-leave": organisation(org),

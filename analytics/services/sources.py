@@ -65,6 +65,8 @@ _OTHER_FORMATS = {
     b"%PDF": "a PDF document",
 }
 GZIP_MAGIC = b"\x1f\x8b"
+# Room for the multipart framing and the name field around an uploaded file itself.
+MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 # --- Sources ------------------------------------------------------------------------
@@ -336,7 +338,7 @@ def push_source_for_token(token: str) -> LogSource | None:
 # --- Uploads ------------------------------------------------------------------------
 
 
-def _size_text(size: int) -> str:
+def size_text(size: int) -> str:
     for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
@@ -359,17 +361,36 @@ def _check_upload_head(stream) -> None:
         raise ValidationFailed(message, fields={"file": [message]})
 
 
+class UploadTooLarge(ValidationFailed):
+    status = 413
+    code = "too_large"
+
+    def __init__(self, message: str):
+        super().__init__(message, fields={"file": [message]})
+
+
+def upload_length_check(declared: str | None) -> None:
+    """Refuse an upload request by its Content-Length as sent, before its body (and so
+    the file) is read: UploadTooLarge when it cannot hold a file within the limit. A
+    missing or malformed length passes: Django then reads no body either."""
+    length = int(declared) if declared and declared.isdigit() else 0
+    limit = settings.ANALYTICS_UPLOAD_MAX_BYTES
+    if length > limit + MULTIPART_ALLOWANCE:
+        message = f"This upload is {size_text(length)}; the limit is {size_text(limit)}."
+        raise UploadTooLarge(message)
+
+
 def upload_create(*, source: LogSource, file, actor: Actor, name: str = "") -> LogUpload:
     """Store a log file (plain or gzip) for an upload source and queue its import."""
     require_org_admin(actor=actor, organisation=source.organisation)
     if source.kind != LogSource.Kind.UPLOAD:
-        raise ValidationFailed("Files go to upload sources.", fields={"source": ["Not one."]})
+        message = "Files go to upload sources."
+        raise ValidationFailed(message, fields={"source": [message]})
     size = file.size
     limit = settings.ANALYTICS_UPLOAD_MAX_BYTES
     if size is None or size > limit:
-        shown = "too large" if size is None else _size_text(size)
-        message = f"This file is {shown}; the limit is {_size_text(limit)}."
-        raise ValidationFailed(message, fields={"file": [message]})
+        shown = "too large" if size is None else size_text(size)
+        raise UploadTooLarge(f"This file is {shown}; the limit is {size_text(limit)}.")
     _check_upload_head(file)
     display = (name or getattr(file, "name", "") or "upload").rsplit("/", 1)[-1][:200]
     upload = LogUpload(
