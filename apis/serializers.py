@@ -126,6 +126,10 @@ class ApiVersionSerializer(serializers.ModelSerializer):
     breaking_changes = serializers.SerializerMethodField(
         help_text="How many breaking changes against the version before."
     )
+    # Empty when the spec names no server and none was given: not a URI then.
+    base_url = serializers.CharField(
+        read_only=True, help_text="Where try-it sends requests: an http(s) URL, or empty."
+    )
 
     class Meta:
         model = ApiVersion

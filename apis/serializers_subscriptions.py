@@ -34,6 +34,12 @@ class PlanSerializer(serializers.ModelSerializer):
     gateway_plan_id = serializers.SerializerMethodField(
         help_text="The gateway's usage plan; shown to the API's owners only, null for others."
     )
+    quota_period = serializers.ChoiceField(
+        choices=Plan.Period.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty without a quota.",
+    )
 
     class Meta:
         model = Plan

@@ -2,8 +2,9 @@
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -55,12 +56,12 @@ class _Scoped(OrganisationScopedMixin):
 
 
 @extend_schema(tags=["me"])
-class MeViewSet(viewsets.GenericViewSet):
+class MeView(generics.GenericAPIView):
     serializer_class = UserSerializer
     queryset = User.objects.none()
 
     @extend_schema(summary="The signed-in user", responses={200: UserSerializer})
-    def list(self, request):
+    def get(self, request):
         return Response(UserSerializer(request.user).data)
 
 
@@ -115,7 +116,9 @@ class OrganisationViewSet(
     def create(self, request):
         token = request.auth
         if isinstance(token, AccessToken) and token.organisation_id:
-            raise Http404
+            raise PermissionDenied(
+                "This token belongs to one organisation and cannot create organisations."
+            )
         serializer = OrganisationSerializer(data=request.data, context={"roles": {}})
         serializer.is_valid(raise_exception=True)
         organisation = organisations.organisation_create(
@@ -488,7 +491,7 @@ __all__ = [
     "AuditEventViewSet",
     "InvitationAcceptViewSet",
     "InvitationViewSet",
-    "MeViewSet",
+    "MeView",
     "MembershipViewSet",
     "OrganisationViewSet",
     "TeamMembershipViewSet",

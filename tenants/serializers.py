@@ -79,7 +79,12 @@ class OrgRoleSerializer(serializers.Serializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="Null: no team."
+    )
+    team_role = serializers.ChoiceField(
+        choices=TeamRole.choices, allow_blank=True, read_only=True, help_text="Empty: no team."
+    )
     status = serializers.ChoiceField(choices=Invitation.Status.choices, read_only=True)
     invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
 

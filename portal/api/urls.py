@@ -9,7 +9,6 @@ from apis import api_applications, api_gateways, api_subscriptions, api_webhooks
 from tenants import api as tenants_api
 
 root = SimpleRouter(trailing_slash=True)
-root.register("me", tenants_api.MeViewSet, basename="me")
 root.register("organisations", tenants_api.OrganisationViewSet, basename="organisation")
 root.register("tokens", tenants_api.AccessTokenViewSet, basename="token")
 root.register(
@@ -64,6 +63,7 @@ api_detail = apis_api.ApiDetailViewSet.as_view({"get": "retrieve", "patch": "par
 api_compare = apis_api.ApiDetailViewSet.as_view({"get": "compare"})
 
 urlpatterns = [
+    path("me/", tenants_api.MeView.as_view(), name="me"),
     path("", include(root.urls)),
     path("organisations/<slug:org>/", include(in_organisation.urls)),
     path("organisations/<slug:org>/teams/<slug:team>/", include(in_team.urls)),

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tenants.models import AccessToken, AuditEvent, Membership, Team
+from tenants.models import AccessToken, AuditEvent, Membership, Organisation, Team
 
 TOKENS = "/api/v1/tokens/"
 ORGS = "/api/v1/organisations/"
@@ -282,7 +282,13 @@ def test_a_limited_token_cannot_create_organisations_or_wider_tokens(
 ):
     _, plaintext = make_token(in_both, organisation=cast.org, scope="write")
     client = bearer(plaintext)
-    api_error(client.post(ORGS, {"name": "New", "slug": "brand-new"}, format="json"), 404)
+    body = api_error(
+        client.post(ORGS, {"name": "New", "slug": "brand-new"}, format="json"),
+        403,
+        "permission_denied",
+    )
+    assert "cannot create organisations" in body["message"]
+    assert not Organisation.objects.filter(slug="brand-new").exists()
     api_error(client.post(TOKENS, {"name": "wider"}, format="json"), 403, "permission_denied")
     api_error(
         client.post(TOKENS, {"name": "sideways", "organisation": "globex"}, format="json"),
