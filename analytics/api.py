@@ -13,6 +13,7 @@ analytics.serializers, the usage arithmetic in analytics.usage_query.
 
 from django.db.models import Q
 from django.http import Http404
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -287,7 +288,8 @@ class ImportRunViewSet(
     retrieve=extend_schema(summary="One alert rule and its last evaluation"),
     create=extend_schema(
         summary="Add an alert rule on an API or an application",
-        description="Rules are evaluated every minute over whole rollup hours. A rule fires "
+        description="Rules are evaluated every minute: a window under an hour over exactly its "
+        "last minutes of requests, a longer one over whole rollup hours. A rule fires "
         "above its threshold and resolves below threshold × clear_ratio; each change "
         "notifies once (portal, e-mail, webhooks alert.firing / alert.resolved).",
         request=AlertRuleCreateSerializer,
@@ -435,6 +437,13 @@ def usage_body(result: usage_query.UsageResult) -> dict:
     }
 
 
+class _OneObjectSchema(AutoSchema):
+    """The usage query's ``list`` answers one object (its series inside), not a list."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 @extend_schema(tags=["analytics"])
 class UsageViewSet(_Scoped, viewsets.GenericViewSet):
     """Calls, errors and latency over time from the hourly rollups. The organisation sees
@@ -444,6 +453,7 @@ class UsageViewSet(_Scoped, viewsets.GenericViewSet):
     serializer_class = UsageSerializer
     permission_classes = [IsAuthenticated, TokenScopePermission, IsOrgMember]
     pagination_class = None
+    schema = _OneObjectSchema()
 
     def get_queryset(self):
         return AlertRule.objects.none()  # usage is computed, not a queryset

@@ -43,7 +43,7 @@ class AlertRuleForm(forms.Form):
         max_value=MAX_WINDOW,
         initial=15,
         label="Window (minutes)",
-        help_text="Read in whole rollup hours: 15 reads the current and the previous hour.",
+        help_text="Under 60: exactly the last minutes of requests; 60 or more: whole rollup hours.",
     )
     clear_ratio = forms.FloatField(
         initial=0.8,
