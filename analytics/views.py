@@ -129,22 +129,24 @@ def usage_api(request: HttpRequest, api: str) -> HttpResponse:
     api = usage.provider_api_get(organisation=organisation, user=request.user, slug=api)
     rollups = usage.provider_rollups(organisation=organisation, api_ids=[api.pk])
     data = dashboards.traffic(rollups, window)
-    top_applications = dashboards.breakdown(rollups, window, "application_id")
+    by = dashboards.breakdowns(rollups, window, ("application_id", "api_version_id"))
+    top_applications, by_version = by["application_id"], by["api_version_id"]
     labels = usage.consumer_labels(ids=[ident for ident, _ in top_applications])
-    by_version = dashboards.breakdown(rollups, window, "api_version_id")
     versions = dict(
         ApiVersion.objects.filter(api=api, pk__in=[ident for ident, _ in by_version])
         .order_by()
         .values_list("pk", "version")
     )
-    routes = usage.route_rollups(organisation=organisation, api=api)
+    top_routes, statuses = dashboards.route_summary(
+        usage.route_rollups(organisation=organisation, api=api), window
+    )
     context = {
         "api": api,
         "total": data.total,
         "top_applications": _named(top_applications, labels, _deleted_application),
         "versions": [(versions.get(ident, "unknown"), point) for ident, point in by_version],
-        "routes": dashboards.top_routes(routes, window),
-        "statuses": dashboards.status_counts(routes, window),
+        "routes": top_routes,
+        "statuses": statuses,
     }
     return _page(
         request,

@@ -54,7 +54,9 @@ def organisation_view(min_role: str = OrgRole.MEMBER, write_role: str | None = N
             needed = min_role if request.method in SAFE_METHODS else (write_role or min_role)
             if not OrgRole.at_least(membership.role, needed):
                 raise PermissionDenied("Your role in this organisation does not allow this.")
-            request.session[LAST_ORGANISATION_SESSION_KEY] = org
+            if request.session.get(LAST_ORGANISATION_SESSION_KEY) != org:
+                # Set only when it changes: a modified session is a database write.
+                request.session[LAST_ORGANISATION_SESSION_KEY] = org
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
 from ..histogram import COLUMNS, percentile
 from .windows import Window, bucket_key
@@ -145,6 +145,33 @@ def breakdown(
     return [(row[by], Point.from_row(row)) for row in rows]
 
 
+def breakdowns(
+    rollups: QuerySet, window: Window, bys: Sequence[str], *, top: int | None = TOP
+) -> dict[str, list[tuple[int, Point]]]:
+    """``breakdown`` by each column of ``bys`` (most calls first, no histograms) from one
+    query grouped by all of them: one scan of the window where a query each would scan
+    it once a column."""
+    rows = in_window(rollups, window).values(*bys).annotate(**_aggregates(histogram=False))
+    sums: dict[str, dict[int, Point]] = {by: {} for by in bys}
+    for row in rows.order_by():
+        point = Point.from_row(row)
+        for by in bys:
+            found = sums[by].get(row[by])
+            if found is None:
+                sums[by][row[by]] = Point.from_row(row)
+            else:
+                found.add(point)
+    result = {}
+    for by, points in sums.items():
+        ranked = sorted(points.items(), key=lambda item: (-item[1].calls, _none_last(item[0])))
+        result[by] = ranked if top is None else ranked[:top]
+    return result
+
+
+def _none_last(ident: int | None) -> tuple[bool, int]:
+    return (ident is None, ident or 0)
+
+
 def split_series(
     rollups: QuerySet, window: Window, by: str, ids: Iterable[int], *, value: str = "calls"
 ) -> dict[int, list[float]]:
@@ -174,39 +201,35 @@ class RouteRow(PerCall):
     latency_sum: float
 
 
-def top_routes(route_rollups: QuerySet, window: Window, *, top: int = TOP) -> list[RouteRow]:
+def route_summary(
+    route_rollups: QuerySet, window: Window, *, top: int = TOP, top_statuses: int = 20
+) -> tuple[list[RouteRow], list[tuple]]:
+    """The ``top`` routes (calls, errors, latency) and the ``top_statuses`` status codes
+    (status, calls, share in %) from one query grouped by route and status."""
     rows = (
         in_window(route_rollups, window)
-        .values("method", "route")
-        .annotate(
-            total=Sum("calls"),
-            errors=Sum("calls", filter=Q(status__gte=400)),
-            latency=Sum("latency_sum"),
-        )
-        .order_by("-total", "route", "method")[:top]
+        .values("method", "route", "status")
+        .annotate(total=Sum("calls"), latency=Sum("latency_sum"))
+        .order_by()
     )
-    return [
-        RouteRow(
-            method=row["method"],
-            route=row["route"],
-            calls=row["total"] or 0,
-            errors=row["errors"] or 0,
-            latency_sum=row["latency"] or 0.0,
-        )
-        for row in rows
-    ]
-
-
-def status_counts(route_rollups: QuerySet, window: Window, *, top: int = 20) -> list[tuple]:
-    """(status, calls, share in %) of the most frequent status codes."""
-    rows = list(
-        in_window(route_rollups, window)
-        .values("status")
-        .annotate(total=Sum("calls"))
-        .order_by("-total", "status")[:top]
-    )
-    overall = sum(row["total"] or 0 for row in rows)
-    return [
-        (row["status"], row["total"], 100.0 * row["total"] / overall if overall else 0.0)
-        for row in rows
+    routes: dict[tuple[str, str], RouteRow] = {}
+    statuses: dict[int, int] = {}
+    for row in rows:
+        calls = row["total"] or 0
+        key = (row["method"], row["route"])
+        summary = routes.get(key)
+        if summary is None:
+            summary = routes[key] = RouteRow(*key, calls=0, errors=0, latency_sum=0.0)
+        summary.calls += calls
+        summary.latency_sum += row["latency"] or 0.0
+        if row["status"] >= 400:
+            summary.errors += calls
+        statuses[row["status"]] = statuses.get(row["status"], 0) + calls
+    ranked_routes = sorted(routes.values(), key=lambda r: (-r.calls, r.route, r.method))[:top]
+    ranked_statuses = sorted(statuses.items(), key=lambda item: (-item[1], item[0]))
+    ranked_statuses = ranked_statuses[:top_statuses]
+    overall = sum(calls for _, calls in ranked_statuses)
+    return ranked_routes, [
+        (status, calls, 100.0 * calls / overall if overall else 0.0)
+        for status, calls in ranked_statuses
     ]

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from analytics.dashboards import breakdown, status_counts, top_routes, window_for
+from analytics.dashboards import breakdown, breakdowns, route_summary, window_for
 from analytics.models import RouteRollup, UsageRollup
 
 from .usage_data import rollup
@@ -66,7 +66,7 @@ def test_top_routes_and_status_codes(cast):
     route(cast.org, HOUR, "POST", "/pets", 201, 30)
     route(cast.org, HOUR, "GET", "/pets/{id}", 404, 45)
     route(cast.org, HOUR, "GET", "/pets/{id}", 200, 5)
-    routes = top_routes(RouteRollup.objects.filter(organisation=cast.org), WINDOW)
+    routes, statuses = route_summary(RouteRollup.objects.filter(organisation=cast.org), WINDOW)
     assert [(r.method, r.route, r.calls, r.errors) for r in routes] == [
         ("GET", "/pets", 100, 10),
         ("GET", "/pets/{id}", 50, 45),
@@ -74,7 +74,6 @@ def test_top_routes_and_status_codes(cast):
     ]
     assert routes[0].error_rate == 10.0
     assert routes[0].mean_latency == pytest.approx((90 * 10 + 10 * 100) / 100)
-    statuses = status_counts(RouteRollup.objects.filter(organisation=cast.org), WINDOW)
     assert [(status, calls) for status, calls, _ in statuses] == [
         (200, 95),
         (404, 45),
@@ -82,3 +81,37 @@ def test_top_routes_and_status_codes(cast):
         (500, 10),
     ]
     assert sum(share for _, _, share in statuses) == pytest.approx(100.0)
+
+
+@pytest.mark.django_db
+def test_route_summary_cuts_routes_and_statuses_apart(cast):
+    for i in range(4):
+        route(cast.org, HOUR, "GET", f"/r{i}", 200 + i, 10 - i)
+    routes, statuses = route_summary(
+        RouteRollup.objects.filter(organisation=cast.org), WINDOW, top=2, top_statuses=3
+    )
+    assert [r.route for r in routes] == ["/r0", "/r1"]
+    assert [status for status, _, _ in statuses] == [200, 201, 202]
+    # Shares are of the statuses shown.
+    assert sum(share for _, _, share in statuses) == pytest.approx(100.0)
+
+
+@pytest.mark.django_db
+def test_breakdowns_by_several_columns_equal_one_breakdown_each(cast):
+    for app, version, calls in ((5, 1, 3), (6, 1, 40), (6, 2, 7), (7, 2, 12), (8, 1, 12)):
+        rollup(cast.org, HOUR, api=1, app=app, version=version, calls=calls)
+    rollup(cast.org, HOUR - datetime.timedelta(hours=1), api=2, app=5, version=3, calls=1)
+    rollups = UsageRollup.objects.filter(organisation=cast.org)
+    both = breakdowns(rollups, WINDOW, ("application_id", "api_version_id"), top=3)
+
+    def summed(rows):
+        return [(ident, point.calls, point.c4xx, point.bytes) for ident, point in rows]
+
+    for by in ("application_id", "api_version_id"):
+        assert summed(both[by]) == summed(breakdown(rollups, WINDOW, by, top=3))
+    assert [app for app, _ in both["application_id"]] == [6, 7, 8]
+    assert [(version, point.calls) for version, point in both["api_version_id"]] == [
+        (1, 55),
+        (2, 19),
+        (3, 1),
+    ]
