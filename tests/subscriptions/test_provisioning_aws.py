@@ -227,6 +227,28 @@ def test_a_decision_during_the_grace_reaches_the_old_key_at_once(
         assert gateway.api_keys() == []
 
 
+def test_the_grace_s_deferred_removal_after_a_revocation_finds_the_key_gone_and_succeeds(
+    aws_gateway, flow, django_capture_on_commit_callbacks
+):
+    gateway = aws_gateway()
+    steps = flow(gateway)
+    start = datetime.datetime(2026, 5, 4, 8, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        old, _ = steps.approved()
+        with django_capture_on_commit_callbacks(execute=True):
+            keys.credential_rotate(credential=old, actor=steps.world.actor("app_developer"))
+        deferred = GatewayOperation.objects.get(credential=old, action="revoke", state="pending")
+        steps.act("revoke")
+        assert gateway.api_keys() == []
+
+        traveller.move_to(deferred.not_before + datetime.timedelta(seconds=1))
+        run_due_operations()
+        deferred.refresh_from_db()
+        assert deferred.state == "succeeded", deferred.error
+        assert not GatewayOperation.objects.filter(state="failed").exists()
+        assert gateway.api_keys() == []
+
+
 def test_a_gateway_that_is_down_then_up_gets_one_key(
     aws_gateway, flow, proxy, fast_gateway_failures, eager_retries
 ):
