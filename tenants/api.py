@@ -132,13 +132,15 @@ class OrganisationViewSet(
         )
 
     def partial_update(self, request, org):
-        serializer = OrganisationUpdateSerializer(data=request.data)
+        serializer = OrganisationUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        organisation = organisations.organisation_update(
-            organisation=self.organisation,
-            name=serializer.validated_data["name"],
-            actor=self.actor(),
-        )
+        organisation = self.organisation
+        if "name" in serializer.validated_data:
+            organisation = organisations.organisation_update(
+                organisation=organisation,
+                name=serializer.validated_data["name"],
+                actor=self.actor(),
+            )
         return Response(
             OrganisationSerializer(organisation, context=self.get_serializer_context()).data
         )
@@ -274,12 +276,12 @@ class TeamMembershipViewSet(
 
     def partial_update(self, request, org, team, pk):
         team_membership = self.get_object()
-        serializer = TeamRoleSerializer(data=request.data)
+        serializer = TeamRoleSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         team_membership = organisations.team_member_set(
             team=team_membership.team,
             user=team_membership.user,
-            role=serializer.validated_data["role"],
+            role=serializer.validated_data.get("role", team_membership.role),
             actor=self.actor(),
         )
         return Response(TeamMembershipSerializer(team_membership).data)
@@ -315,10 +317,12 @@ class MembershipViewSet(
 
     def partial_update(self, request, org, pk):
         membership = self.get_object()
-        serializer = OrgRoleSerializer(data=request.data)
+        serializer = OrgRoleSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         membership = organisations.membership_change_role(
-            membership=membership, role=serializer.validated_data["role"], actor=self.actor()
+            membership=membership,
+            role=serializer.validated_data.get("role", membership.role),
+            actor=self.actor(),
         )
         return Response(MembershipSerializer(membership).data)
 
