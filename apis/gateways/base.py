@@ -2,7 +2,7 @@
 
 An adapter reads a gateway (``list_apis``, ``fetch_spec``, ``list_plans``,
 ``list_keys``) and writes keys to it (``provision_key``, ``revoke_key``,
-``set_key_enabled``). It counts the requests it makes in ``calls``. It
+``set_key_enabled``, ``set_key_budget``). It counts the requests it makes in ``calls``. It
 raises GatewayError for a failure the whole connection shares (bad
 credentials, unreachable endpoint) and may raise it for a single API.
 
@@ -137,3 +137,8 @@ class GatewayAdapter:
 
     def revoke_key(self, *, key_id: str) -> None:
         raise GatewayError(f"{self.kind} connections cannot hold API keys.")
+
+    def set_key_budget(
+        self, *, key_id: str, budget: float | None, budget_period: str | None = None
+    ) -> None:
+        raise GatewayError(f"{self.kind} connections cannot hold budgets.")

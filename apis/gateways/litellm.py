@@ -9,8 +9,8 @@ the model's mode, with the model's provider, context size and prices under
 
 The connection's secret is the proxy's admin (master) key, sent as a bearer token.
 Keys are LiteLLM virtual keys: ``/key/generate`` with the portal's value, and
-``/key/block``, ``/key/unblock``, ``/key/delete`` by the key's hash, which LiteLLM
-calls its token (the SHA-256 of the value, as the portal's own digest is).
+``/key/block``, ``/key/unblock``, ``/key/update``, ``/key/delete`` by the key's hash,
+which LiteLLM calls its token (the SHA-256 of the value, as the portal's own digest is).
 """
 
 import json
@@ -459,6 +459,22 @@ class LiteLLMAdapter(GatewayAdapter):
 
     def set_key_enabled(self, *, key_id: str, enabled: bool) -> None:
         self.client.post("/key/unblock" if enabled else "/key/block", {"key": key_id})
+
+    def set_key_budget(
+        self, *, key_id: str, budget: float | None, budget_period: str | None = None
+    ) -> None:
+        """Give the key ``budget`` (USD) per ``budget_period``; None removes its budget.
+        Setting the same values again changes nothing, so a repeat is harmless. LiteLLM
+        ignores a null ``budget_duration``: a key whose budget loses its period keeps
+        resetting its spend on the old one."""
+        self.client.post(
+            "/key/update",
+            {
+                "key": key_id,
+                "max_budget": budget,
+                "budget_duration": BUDGET_DURATIONS[budget_period] if budget_period else None,
+            },
+        )
 
     def revoke_key(self, *, key_id: str) -> None:
         try:

@@ -185,6 +185,7 @@ class GatewayOperation(models.Model):
         DISABLE = "disable", "Disable the key"
         ENABLE = "enable", "Enable the key"
         REVOKE = "revoke", "Remove the key"
+        SET_BUDGET = "set_budget", "Set the key's budget"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"

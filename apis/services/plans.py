@@ -7,8 +7,9 @@ from tenants.errors import Conflict, ValidationFailed
 from tenants.services.audit import audit_record
 from tenants.services.unique import save_unique
 
-from ..models import Api, Plan
+from ..models import Api, Plan, Subscription
 from ..policies import require_team_maintainer
+from .provisioning import BUDGETED, budget_terms, budget_update_enqueue
 
 FIELDS = (
     "name",
@@ -79,11 +80,16 @@ def plan_create(*, api: Api, actor: Actor, **values) -> Plan:
 def plan_update(*, plan: Plan, actor: Actor, **values) -> Plan:
     require_team_maintainer(actor=actor, team=plan.api.team)
     before = _state(plan)
+    # The row as committed, locked until this commits: a plan change approved meanwhile
+    # waits for the lock, so its subscription is either seen below or reads the new budget.
+    terms = budget_terms(Plan.objects.select_for_update().get(pk=plan.pk))
     for key, value in values.items():
         if key in FIELDS:
             setattr(plan, key, value)
     _validate(plan)
     _save(plan)
+    if budget_terms(plan) != terms:
+        _update_key_budgets(plan)
     audit_record(
         actor=actor,
         organisation=plan.organisation,
@@ -93,6 +99,18 @@ def plan_update(*, plan: Plan, actor: Actor, **values) -> Plan:
         after=_state(plan),
     )
     return plan
+
+
+def _update_key_budgets(plan: Plan) -> None:
+    """Carry a changed budget to the keys gateways already hold (LiteLLM's only)."""
+    connection = plan.api.connection
+    if connection is None or connection.kind not in BUDGETED:
+        return
+    subscriptions = plan.subscriptions.filter(
+        state__in=[Subscription.State.APPROVED, Subscription.State.SUSPENDED]
+    ).select_related("api__connection", "plan", "provider")
+    for subscription in subscriptions:
+        budget_update_enqueue(subscription=subscription)
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from tenants.sealing import seal, unseal
 from tenants.services.audit import audit_record
 
 from ..gateways import GatewayError, adapter_for
-from ..models import Credential, GatewayConnection, GatewayOperation, Subscription
+from ..models import Credential, GatewayConnection, GatewayOperation, Plan, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,42 @@ def gateway_target(subscription: Subscription) -> GatewayConnection | None:
     if connection.kind == GatewayConnection.Kind.AWS_REST and not subscription.plan.gateway_plan_id:
         return None  # a plan not bound to a usage plan gives the key nothing to attach to
     return connection
+
+
+def budget_terms(plan: Plan) -> tuple[float | None, str | None]:
+    """What a budgeted key is given of its plan: USD and the period it resets after
+    (None: the key's lifetime), or (None, None) for a plan without a budget."""
+    if plan.budget is None:
+        return None, None
+    return float(plan.budget), plan.quota_period or None
+
+
+def budget_update_enqueue(*, subscription: Subscription) -> int:
+    """Record a budget update for each key the gateway holds of the subscription, when
+    its API is served through a gateway whose keys carry budgets. Returns how many."""
+    connection = subscription.api.connection
+    if connection is None or connection.kind not in BUDGETED:
+        return 0
+    if subscription.state not in (Subscription.State.APPROVED, Subscription.State.SUSPENDED):
+        return 0
+    written = 0
+    for credential in keys_in_force(subscription):
+        written += bool(
+            enqueue(
+                subscription=subscription,
+                credential=credential,
+                action=GatewayOperation.Action.SET_BUDGET,
+            )
+        )
+    return written
+
+
+def keys_in_force(subscription: Subscription):
+    """Keys the gateway should hold: not revoked, and not replaced past their grace (the
+    revoke at the end of the grace removed those from the gateway, or is about to)."""
+    return subscription.credentials.filter(revoked_at__isnull=True).exclude(
+        grace_until__lte=timezone.now()
+    )
 
 
 def key_name(credential: Credential) -> str:
@@ -204,10 +240,10 @@ def _perform(adapter, operation, credential, subscription) -> str:
         value = unseal(operation.sealed_value) if operation.sealed_value else ""
         if not value and not credential.gateway_key_id:
             raise GatewayError("The key's value is no longer available; rotate the key.")
-        plan = subscription.plan
         budget = {}
-        if operation.connection.kind in BUDGETED and plan.budget is not None:
-            budget = {"budget": float(plan.budget), "budget_period": plan.quota_period or None}
+        if operation.connection.kind in BUDGETED and subscription.plan.budget is not None:
+            amount, period = budget_terms(subscription.plan)
+            budget = {"budget": amount, "budget_period": period}
         result = adapter.provision_key(
             name=key_name(credential),
             value=value,
@@ -232,6 +268,23 @@ def _perform(adapter, operation, credential, subscription) -> str:
     if action == GatewayOperation.Action.ENABLE:
         adapter.set_key_enabled(key_id=credential.gateway_key_id, enabled=True)
         return states.ACTIVE
+    if action == GatewayOperation.Action.SET_BUDGET:
+        if credential.revoked_at is not None or (
+            credential.grace_until is not None and credential.grace_until <= timezone.now()
+        ):
+            return ""  # gone from the gateway, or about to be: no budget to set
+        # The plan as it is now, not when the operation was written: of several changes
+        # in a row each operation sets the latest, and a repeat sets the same again.
+        amount, period = budget_terms(subscription.plan)
+        adapter.set_key_budget(
+            key_id=credential.gateway_key_id, budget=amount, budget_period=period
+        )
+        if subscription.gateway_state != states.FAILED:
+            return ""
+        # A failure marked the subscription (this operation's, now retried): the key's
+        # earlier operations all went first, so it is where the subscription's state says.
+        suspended = subscription.state == Subscription.State.SUSPENDED
+        return states.DISABLED if suspended else states.ACTIVE
     adapter.revoke_key(key_id=credential.gateway_key_id)
     live = subscription.credentials.filter(revoked_at__isnull=True, replaced_at__isnull=True)
     return "" if live.exists() else states.REMOVED

@@ -262,16 +262,8 @@ def _drop_plan_change(subscription: Subscription) -> None:
     subscription.plan_change_requested_by = None
 
 
-def _keys_in_force(subscription: Subscription):
-    """Keys the gateway should hold: not revoked, and not replaced past their grace (the
-    revoke at the end of the grace removed those from the gateway, or is about to)."""
-    return subscription.credentials.filter(revoked_at__isnull=True).exclude(
-        grace_until__lte=timezone.now()
-    )
-
-
 def _each_key(subscription: Subscription, action: str) -> None:
-    for credential in _keys_in_force(subscription):
+    for credential in provisioning.keys_in_force(subscription):
         provisioning.enqueue(subscription=subscription, credential=credential, action=action)
 
 
@@ -347,6 +339,9 @@ def _decide_plan_change(subscription, *, approve: bool, actor: Actor, reason: st
         raise ValidationFailed("Say why.", fields={"reason": ["A reason is needed to reject."]})
     old, new = subscription.plan, subscription.requested_plan
     if approve:
+        # Locked as plan_update locks it: an edit of the plan's budget made meanwhile
+        # either sees this subscription on it or is what the budget update below reads.
+        new = Plan.objects.select_for_update().get(pk=new.pk)
         subscription.plan = new
     subscription.requested_plan = None
     subscription.plan_change_requested_by = None
@@ -354,12 +349,14 @@ def _decide_plan_change(subscription, *, approve: bool, actor: Actor, reason: st
     if approve and old.gateway_plan_id != new.gateway_plan_id:
         # The key moves to the new usage plan: provision again (idempotent) and let the
         # gateway drop the old attachment with the old key's replacement on rotation.
-        for credential in _keys_in_force(subscription):
+        for credential in provisioning.keys_in_force(subscription):
             provisioning.enqueue(
                 subscription=subscription,
                 credential=credential,
                 action=GatewayOperation.Action.PROVISION,
             )
+    if approve and provisioning.budget_terms(old) != provisioning.budget_terms(new):
+        provisioning.budget_update_enqueue(subscription=subscription)
     verb = "plan_changed" if approve else "plan_change_rejected"
     audit_record(
         actor=actor,

@@ -285,6 +285,32 @@ def test_block_unblock_and_delete_use_the_key_hash(connection, proxy):
     ]
 
 
+@pytest.mark.parametrize(
+    ("budget", "period", "duration"),
+    [(40.0, "month", "30d"), (7.5, "day", "1d"), (12.0, None, None), (None, None, None)],
+)
+def test_a_key_s_budget_is_set_by_its_hash(connection, proxy, budget, period, duration):
+    proxy.add("POST", "/key/update", recorded("key_update.json"))
+    adapter = adapter_for(connection)
+    token = digest(VALUE)
+
+    adapter.set_key_budget(key_id=token, budget=budget, budget_period=period)
+
+    (sent,) = proxy.received("POST", "/key/update")
+    assert sent.json() == {"key": token, "max_budget": budget, "budget_duration": duration}
+    assert sent.header("Authorization") == f"Bearer {ADMIN_KEY}"
+    assert adapter.calls == 1
+
+
+def test_setting_the_budget_of_a_key_the_proxy_lacks_fails(connection, proxy):
+    proxy.add("POST", "/key/update", recorded("key_info_not_found.json", status=404))
+
+    with pytest.raises(GatewayError) as raised:
+        adapter_for(connection).set_key_budget(key_id=digest(VALUE), budget=5.0)
+
+    assert (raised.value.status, raised.value.retryable) == (404, False)
+
+
 def test_revoking_a_key_that_is_gone_is_done(connection, proxy):
     proxy.add("POST", "/key/delete", Reply.json({"error": {"code": "400"}}, status=400))
     proxy.add("GET", "/key/info", recorded("key_info_not_found.json", status=404))
