@@ -179,6 +179,21 @@ def test_filters_show_a_member_only_what_the_audience_may_see(shelf, cast, clien
     ]
 
 
+def test_the_tag_filter_offers_the_tags_of_apis_the_viewer_may_see(shelf, cast, client_for):
+    # "ai" is on the team-only Assistant Model alone; "cards" on the organisation's
+    # Payments API; "finance" on the public Ledger API too.
+    member = client_for(cast.member)  # in Acme, in no team
+    assert member.get(CATALOGUE).context["tags"] == ["cards", "finance", "payments"]
+    outsider = member_of(OrganisationFactory(slug="initech"), email="peter@initech.test")
+    assert client_for(outsider).get(CATALOGUE).context["tags"] == ["finance"]
+    assert client_for(cast.owner).get(CATALOGUE).context["tags"] == [
+        "ai",
+        "cards",
+        "finance",
+        "payments",
+    ]
+
+
 def test_pages_in_the_page_and_in_the_partial(shelf, cast, client_for):
     client = client_for(cast.owner)
     first = client.get(CATALOGUE, {"page_size": 3}).content.decode()
