@@ -90,9 +90,9 @@ CONSUMERS = (
 AI_CALLS = (
     ("Checkout web", "gpt-4o-mini", 30, 900, 220),
     ("Checkout web", "embed-small", 40, 350, 0),
-    ("Sign-in service", "claude-haiku", 20, 2_400, 450),
-    ("Account recovery", "claude-haiku", 12, 4_000, 700),
-    ("Globex storefront", "claude-haiku", 10, 1_800, 600),
+    ("Sign-in service", "llama-70b", 20, 2_400, 450),
+    ("Account recovery", "llama-70b", 12, 4_000, 700),
+    ("Globex storefront", "llama-70b", 10, 1_800, 600),
 )
 # The team whose month's AI spend the demo puts past its budget's warning, and where.
 NEAR_BUDGET_TEAM, NEAR_BUDGET_SHARE = "identity", 0.9

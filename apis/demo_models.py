@@ -74,8 +74,8 @@ DEMO_MODELS = (
         Api.Visibility.ORGANISATION,
     ),
     DemoModel(
-        "claude-haiku",
-        "anthropic/claude-3-5-haiku-20241022",
+        "llama-70b",
+        "groq/llama-3.1-70b-versatile",
         "chat",
         8e-07,
         4e-06,

@@ -61,7 +61,7 @@ def litellm_line(event_id: str, *, model: str, key: str, ts_ms: int) -> bytes:
 def catalogue(cast):
     """Acme's gateway API ``a1b2c3`` (stage prod serves 1.0.0, beta serves 2.0.0, the
     current version) and AI API ``gpt-4o-mini``, both used by Globex's Storefront;
-    Globex's own gateway API ``g9h8i7`` and AI API ``claude-haiku``, used by its own
+    Globex's own gateway API ``g9h8i7`` and AI API ``llama-70b``, used by its own
     application with keys of their own."""
     pets = make_api(cast.org, cast.team, name="Pets")
     pets.external_id = "a1b2c3"
@@ -86,7 +86,7 @@ def catalogue(cast):
     theirs.save(update_fields=["external_id"])
     deploy(theirs, stage="prod", version=theirs.current_version)
     their_chat = make_api(cast.other_org, cast.other_team, name="Globex Chat", kind=Api.Kind.AI)
-    their_chat.external_id = "claude-haiku"
+    their_chat.external_id = "llama-70b"
     their_chat.save(update_fields=["external_id"])
     internal = make_application(cast.other_team, "Globex Internal")
     _, their_plain = issue_key(subscribe(internal, theirs), key_id="k-globex")
@@ -181,7 +181,7 @@ def test_another_organisations_keys_apis_and_models_never_resolve(cast, catalogu
                 NO_CONTEXT,
             ),
             (
-                litellm_line("their-model", model="claude-haiku", key=c["their_plain"], ts_ms=ts),
+                litellm_line("their-model", model="llama-70b", key=c["their_plain"], ts_ms=ts),
                 NO_CONTEXT,
             ),
         ],

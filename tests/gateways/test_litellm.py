@@ -62,7 +62,7 @@ def test_sync_makes_one_ai_api_per_model(connection, proxy):
     assert run.status == SyncRun.Status.SUCCEEDED, run.errors
     assert run.new == 3
     apis = {a.external_id: a for a in Api.objects.filter(connection=connection)}
-    assert set(apis) == {"gpt-4o-mini", "claude-haiku", "embed-small"}
+    assert set(apis) == {"gpt-4o-mini", "llama-70b", "embed-small"}
     assert {a.kind for a in apis.values()} == {Api.Kind.AI}
 
     chat = apis["gpt-4o-mini"]
@@ -92,9 +92,9 @@ def test_sync_makes_one_ai_api_per_model(connection, proxy):
     response = spec["components"]["schemas"]["CreateChatCompletionResponse"]
     assert "total_tokens" in response["properties"]["usage"]["properties"]
 
-    claude = document(apis["claude-haiku"])["info"]["x-portico-model"]
-    assert (claude["provider"], claude["context_tokens"]) == ("anthropic", 200000)
-    assert claude["output_cost_per_token"] == 4e-06
+    llama = document(apis["llama-70b"])["info"]["x-portico-model"]
+    assert (llama["provider"], llama["context_tokens"]) == ("groq", 200000)
+    assert llama["output_cost_per_token"] == 4e-06
 
     embed = apis["embed-small"]
     assert [(o.method, o.path) for o in embed.current_version.operations.all()] == [
@@ -129,7 +129,7 @@ def test_changed_price_gives_one_new_version_and_removed_model_is_missing(connec
     chat = Api.objects.get(connection=connection, external_id="gpt-4o-mini")
     assert chat.versions.count() == 2
     assert document(chat)["info"]["x-portico-model"]["input_cost_per_token"] == 2e-07
-    assert Api.objects.get(connection=connection, external_id="claude-haiku").versions.count() == 1
+    assert Api.objects.get(connection=connection, external_id="llama-70b").versions.count() == 1
     gone = Api.objects.get(connection=connection, external_id="embed-small")
     assert gone.missing_since is not None
     assert gone.versions.count() == 1  # kept, not deleted
