@@ -12,11 +12,13 @@ from django.db import models, transaction
 
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
+from tenants.forms import add_application_error
 from tenants.services.audit import audit_record
 
 from .admin import ReadOnlyAdmin
 from .forms_gateways import SECRET_SET_HELP
 from .models import GatewayConnection, GatewayDeployment, GatewayKey, Plan, SyncRun
+from .services import plans
 from .services.connections import (
     MAX_INTERVAL,
     MIN_INTERVAL,
@@ -189,14 +191,23 @@ PLAN_TERMS = [
 ]
 
 
-def _plan_terms(plan: Plan) -> dict:
-    terms = {name: getattr(plan, name) for name in PLAN_TERMS}
-    terms["budget"] = str(plan.budget) if plan.budget is not None else None  # JSON has no decimals
-    return terms
+class PlanAdminForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = PLAN_TERMS
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors:
+            try:
+                plans.plan_validate(self.instance)
+            except ApplicationError as error:
+                add_application_error(self, error)
 
 
 @admin.register(Plan)
 class PlanAdmin(_Changeable):
+    form = PlanAdminForm
     list_display = ["name", "api", "organisation", "approval", "connection", "is_active"]
     list_filter = ["approval", "is_active", "organisation"]
     search_fields = ["name", "api__name", "gateway_plan_id"]
@@ -220,14 +231,10 @@ class PlanAdmin(_Changeable):
     ]
 
     def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            previous = Plan.objects.get(pk=obj.pk)
-            obj.save()
-            audit_record(
-                actor=Actor.for_staff(request.user),
-                organisation=obj.organisation,
-                action="plan.updated",
-                target=obj,
-                before=_plan_terms(previous),
-                after=_plan_terms(obj),
-            )
+        # Through the service, as a maintainer's change: checked, audited, and carried to
+        # the keys a gateway holds when the budget moves.
+        plans.plan_update(
+            plan=Plan.objects.get(pk=obj.pk),
+            actor=Actor.for_staff(request.user),
+            **{name: getattr(obj, name) for name in PLAN_TERMS},
+        )

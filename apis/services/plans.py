@@ -32,7 +32,8 @@ def _state(plan: Plan) -> dict:
     return state
 
 
-def _validate(plan: Plan) -> None:
+def plan_validate(plan: Plan) -> None:
+    """The plan's terms hold together; ``ValidationFailed`` with field errors if not."""
     if plan.quota_limit and not plan.quota_period:
         raise ValidationFailed(
             "Quota period missing.", fields={"quota_period": ["Say per day, week or month."]}
@@ -64,7 +65,7 @@ def plan_create(*, api: Api, actor: Actor, **values) -> Plan:
     plan = Plan(
         api=api, organisation=api.organisation, **{k: v for k, v in values.items() if k in FIELDS}
     )
-    _validate(plan)
+    plan_validate(plan)
     _save(plan)
     audit_record(
         actor=actor,
@@ -86,7 +87,7 @@ def plan_update(*, plan: Plan, actor: Actor, **values) -> Plan:
     for key, value in values.items():
         if key in FIELDS:
             setattr(plan, key, value)
-    _validate(plan)
+    plan_validate(plan)
     _save(plan)
     if budget_terms(plan) != terms:
         _update_key_budgets(plan)

@@ -154,3 +154,26 @@ def test_a_plans_terms_change_with_an_audit_event(synced, admin_client, staff):
     assert (event.before["rate_limit"], event.after["rate_limit"]) == (10, 25)
     assert (event.before["budget"], event.after["budget"]) == (None, "7.25")
     assert event.actor_user == staff
+
+
+def test_a_plans_terms_are_checked_by_the_plan_service(synced, admin_client):
+    plan = Plan.objects.get(connection=synced)
+    form = {
+        "name": plan.name,
+        "description": "",
+        "rate_limit": "25",
+        "burst_limit": "20",
+        "quota_limit": "1000",
+        "quota_period": "",
+        "approval": "manual",
+        "key_grace_hours": "24",
+        "budget": "-1",
+        "is_active": "on",
+    }
+    response = admin_client.post(f"/admin/apis/plan/{plan.pk}/change/", form)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "quota_period" in errors or "budget" in errors
+    plan.refresh_from_db()
+    assert plan.rate_limit == 10
+    assert not AuditEvent.objects.filter(action="plan.updated").exists()
