@@ -36,6 +36,12 @@ KEY_PAGE_SIZE = 100
 # a month is 30 days, after which LiteLLM resets the key's spend.
 BUDGET_DURATIONS = {"day": "1d", "week": "7d", "month": "30d"}
 
+
+def _budget_duration(period: str | None) -> str | None:
+    """LiteLLM's reset interval of a plan's quota period; None: the key's whole lifetime."""
+    return BUDGET_DURATIONS[period] if period else None
+
+
 # The metadata kept on each model's spec and, in part, on the API.
 METADATA_FIELDS = (
     "max_input_tokens",
@@ -53,6 +59,8 @@ _USAGE = {
         "total_tokens": {"type": "integer"},
     },
 }
+
+
 _NULLABLE_STRING = {"type": "string", "nullable": True}
 _TEXT_OR_TEXTS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 # What chat and text completions both accept besides the model and the prompt.
@@ -433,7 +441,7 @@ class LiteLLMAdapter(GatewayAdapter):
             "key_alias": name,
             "models": list(models or []),
             "max_budget": budget,
-            "budget_duration": BUDGET_DURATIONS[budget_period] if budget_period else None,
+            "budget_duration": _budget_duration(budget_period),
             "metadata": {"portico": True},
         }
         try:
@@ -472,7 +480,7 @@ class LiteLLMAdapter(GatewayAdapter):
             {
                 "key": key_id,
                 "max_budget": budget,
-                "budget_duration": BUDGET_DURATIONS[budget_period] if budget_period else None,
+                "budget_duration": _budget_duration(budget_period),
             },
         )
 

@@ -89,6 +89,13 @@ def keys_in_force(subscription: Subscription):
     )
 
 
+def in_force(credential: Credential) -> bool:
+    """``keys_in_force`` for one key already loaded."""
+    return credential.revoked_at is None and (
+        credential.grace_until is None or credential.grace_until > timezone.now()
+    )
+
+
 def key_name(credential: Credential) -> str:
     return f"portico-{credential.lookup_id}"
 
@@ -269,9 +276,7 @@ def _perform(adapter, operation, credential, subscription) -> str:
         adapter.set_key_enabled(key_id=credential.gateway_key_id, enabled=True)
         return states.ACTIVE
     if action == GatewayOperation.Action.SET_BUDGET:
-        if credential.revoked_at is not None or (
-            credential.grace_until is not None and credential.grace_until <= timezone.now()
-        ):
+        if not in_force(credential):
             return ""  # gone from the gateway, or about to be: no budget to set
         # The plan as it is now, not when the operation was written: of several changes
         # in a row each operation sets the latest, and a repeat sets the same again.

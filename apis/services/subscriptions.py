@@ -349,12 +349,7 @@ def _decide_plan_change(subscription, *, approve: bool, actor: Actor, reason: st
     if approve and old.gateway_plan_id != new.gateway_plan_id:
         # The key moves to the new usage plan: provision again (idempotent) and let the
         # gateway drop the old attachment with the old key's replacement on rotation.
-        for credential in provisioning.keys_in_force(subscription):
-            provisioning.enqueue(
-                subscription=subscription,
-                credential=credential,
-                action=GatewayOperation.Action.PROVISION,
-            )
+        _each_key(subscription, GatewayOperation.Action.PROVISION)
     if approve and provisioning.budget_terms(old) != provisioning.budget_terms(new):
         provisioning.budget_update_enqueue(subscription=subscription)
     verb = "plan_changed" if approve else "plan_change_rejected"
