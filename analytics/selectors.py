@@ -65,11 +65,15 @@ def provider_rollups(*, organisation: Organisation, api_ids: Iterable[int]) -> Q
     return UsageRollup.objects.filter(organisation=organisation, api_id__in=list(api_ids))
 
 
-def _pk_or_404(pk) -> int:
+def _one(queryset: QuerySet, pk):
+    """The row of ``queryset`` with id ``pk``; none, or a malformed id, is 404."""
     try:
-        return int(pk)
+        found = queryset.filter(pk=int(pk)).first()
     except (TypeError, ValueError):
-        raise Http404("Not found.") from None
+        found = None
+    if found is None:
+        raise Http404("Not found.")
+    return found
 
 
 def log_source_list(*, organisation: Organisation) -> QuerySet[LogSource]:
@@ -82,10 +86,7 @@ def log_source_list(*, organisation: Organisation) -> QuerySet[LogSource]:
 
 def log_source_get(*, organisation: Organisation, pk) -> LogSource:
     """One log source of ``organisation``; anything else, or a malformed id, is 404."""
-    source = log_source_list(organisation=organisation).filter(pk=_pk_or_404(pk)).first()
-    if source is None:
-        raise Http404("Not found.")
-    return source
+    return _one(log_source_list(organisation=organisation), pk)
 
 
 def log_source_list_with_last_run(*, organisation: Organisation) -> list[LogSource]:
@@ -109,10 +110,7 @@ def import_run_list(*, source: LogSource) -> QuerySet[ImportRun]:
 
 
 def import_run_get(*, source: LogSource, pk) -> ImportRun:
-    run = import_run_list(source=source).filter(pk=_pk_or_404(pk)).first()
-    if run is None:
-        raise Http404("Not found.")
-    return run
+    return _one(import_run_list(source=source), pk)
 
 
 def log_upload_list(*, source: LogSource) -> QuerySet[LogUpload]:
@@ -121,10 +119,7 @@ def log_upload_list(*, source: LogSource) -> QuerySet[LogUpload]:
 
 
 def log_upload_get(*, source: LogSource, pk) -> LogUpload:
-    upload = log_upload_list(source=source).filter(pk=_pk_or_404(pk)).first()
-    if upload is None:
-        raise Http404("Not found.")
-    return upload
+    return _one(log_upload_list(source=source), pk)
 
 
 def alert_api_list(*, organisation: Organisation, user: User, is_admin: bool) -> QuerySet[Api]:

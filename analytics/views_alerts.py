@@ -70,18 +70,9 @@ def _form(request: HttpRequest, data=None, **kwargs) -> AlertRuleForm:
     return AlertRuleForm(data, apis=apis, applications=_writable_applications(request), **kwargs)
 
 
-def _unit(rule: AlertRule) -> str:
-    return alerts.THRESHOLD_RANGES[rule.metric][2]
-
-
-def _amount(rule: AlertRule, value: float) -> str:
-    unit = _unit(rule)
-    return f"{value:.1f} {unit}" if unit == "ms" else f"{value:.1f}{unit}"
-
-
 def _shown(rule: AlertRule, *, writable_api_ids: set[int], writable_app_ids: set[int]):
-    rule.threshold_text = _amount(rule, rule.threshold)
-    rule.value_text = "" if rule.last_value is None else _amount(rule, rule.last_value)
+    rule.threshold_text = alerts.amount_text(rule, rule.threshold)
+    rule.value_text = "" if rule.last_value is None else alerts.amount_text(rule, rule.last_value)
     rule.can_manage = (
         rule.api_id in writable_api_ids
         if rule.api_id is not None

@@ -124,7 +124,6 @@ def _detail(
     response = render(request, DETAIL_TEMPLATE, context, status=status)
     if token:
         add_never_cache_headers(response)
-        response["Cache-Control"] += ", no-store"
     return response
 
 

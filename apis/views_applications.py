@@ -227,7 +227,6 @@ def _keys_answer(request: HttpRequest, subscription_id: int, revealed=None) -> H
     else:
         response = render(request, DETAIL_TEMPLATE, _detail_context(request, application, revealed))
     add_never_cache_headers(response)
-    response["Cache-Control"] += ", no-store"
     return response
 
 

@@ -60,7 +60,6 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     response = render(request, "apis/webhooks/list.html", context, status=form_status(form))
     if created:
         add_never_cache_headers(response)
-        response["Cache-Control"] += ", no-store"
     return response
 
 

@@ -425,11 +425,14 @@ def _recipients(rule: AlertRule):
     return User.objects.filter(admins | team, is_active=True).distinct().order_by("pk")
 
 
-def _format(rule: AlertRule, value: float | None) -> str:
-    if value is None:
-        return "no data"
+def amount_text(rule: AlertRule, value: float) -> str:
+    """A value of the rule's metric with its unit: "812.0 ms", "4.2%"."""
     unit = THRESHOLD_RANGES[rule.metric][2]
     return f"{value:.1f} {unit}" if unit == "ms" else f"{value:.1f}{unit}"
+
+
+def _format(rule: AlertRule, value: float | None) -> str:
+    return "no data" if value is None else amount_text(rule, value)
 
 
 def _subject(rule: AlertRule) -> str:
