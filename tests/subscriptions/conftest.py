@@ -12,6 +12,7 @@ from apis.models import Api, Application, Plan, Webhook
 from apis.services.applications import application_create
 from apis.services.plans import plan_create
 from apis.services.webhooks import webhook_create
+from portal.celery import app as celery_app
 from tenants.actors import Actor
 from tenants.models import Organisation, Team, User
 from tenants.roles import OrgRole, TeamRole
@@ -60,6 +61,16 @@ class World:
         if name == "staff":
             return Actor.for_staff(self.people[name])
         return Actor.for_user(self.people[name])
+
+
+@pytest.fixture
+def eager_retries():
+    """Let an eager task's retries run at once, in process, as a worker would run them
+    later (the test settings make eager tasks raise their Retry instead)."""
+    before = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    yield
+    celery_app.conf.task_eager_propagates = before
 
 
 @pytest.fixture(scope="session")

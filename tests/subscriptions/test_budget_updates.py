@@ -17,7 +17,6 @@ from apis.services.subscriptions import (
     subscription_change_plan_request,
     subscription_request,
 )
-from portal.celery import app as celery_app
 from tenants.keys import digest
 from tenants.models import AuditEvent
 from tests.gateways.replay import Reply
@@ -258,15 +257,6 @@ def test_aws_backed_plans_get_no_budget_operations(
     assert set(
         GatewayOperation.objects.filter(subscription=subscription).values_list("action", flat=True)
     ) == {GatewayOperation.Action.PROVISION}
-
-
-@pytest.fixture
-def eager_retries():
-    """Let an eager task's retries run at once, in process, as a worker would later."""
-    before = celery_app.conf.task_eager_propagates
-    celery_app.conf.task_eager_propagates = False
-    yield
-    celery_app.conf.task_eager_propagates = before
 
 
 def test_a_proxy_that_is_down_gets_the_update_on_a_retry(

@@ -21,21 +21,10 @@ from apis.services.subscriptions import (
     subscription_request,
 )
 from apis.tasks import run_due_operations
-from portal.celery import app as celery_app
 from tenants.errors import NotAllowed
 from tenants.models import AuditEvent
 
 GatewayState = Subscription.GatewayState
-
-
-@pytest.fixture
-def eager_retries():
-    """Let an eager task's retries run at once, in process, as a worker would run them
-    later (the test settings make eager tasks raise their Retry instead)."""
-    before = celery_app.conf.task_eager_propagates
-    celery_app.conf.task_eager_propagates = False
-    yield
-    celery_app.conf.task_eager_propagates = before
 
 
 class Flow:

@@ -15,15 +15,6 @@ from apis.services import webhooks
 from apis.services.subscriptions import subscription_request
 from apis.services.webhooks import SIGNATURE_HEADER, DeliveryFailed, delivery_execute, verify
 from apis.tasks import deliver_webhook
-from portal.celery import app as celery_app
-
-
-@pytest.fixture
-def eager_retries():
-    before = celery_app.conf.task_eager_propagates
-    celery_app.conf.task_eager_propagates = False
-    yield
-    celery_app.conf.task_eager_propagates = before
 
 
 def ask(world, capture, *, execute=True):
