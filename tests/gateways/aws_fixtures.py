@@ -15,7 +15,9 @@ from apis.demo_gateways import (
     rest_api_put,
     usage_plan_put,
 )
+from apis.models import SyncRun
 from apis.services.connections import connection_create
+from apis.services.sync import sync_connection
 from tenants.actors import Actor
 
 REST_COUNT, HTTP_COUNT = 30, 10
@@ -181,3 +183,8 @@ def connect(cast, url: str, *, kind: str = "aws_rest", name: str = "", **config)
         config={"region": "eu-west-1", "endpoint_url": url, **config},
         actor=Actor.for_user(cast.owner),
     )
+
+
+def sync_run(connection) -> SyncRun:
+    """One sync of ``connection`` in the foreground, as ``manage.py sync_gateways`` runs it."""
+    return sync_connection(connection=connection, trigger=SyncRun.Trigger.COMMAND)

@@ -17,3 +17,10 @@ def proxy(aws):
     proxy = FaultProxy(aws.url).start()
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture
+def few_attempts(settings):
+    """Throttling backs off up to 1 s, then 2 s: three attempts keep a fault test within
+    seconds."""
+    settings.GATEWAY_MAX_ATTEMPTS = 3

@@ -9,19 +9,15 @@ from django.core.management import CommandError, call_command
 
 from apis.demo_gateways import RestApiShape, RestMethod, clients, rest_api_put
 from apis.models import Api, GatewayConnection, SyncRun
-from apis.services.sync import sync_connection
 from tests.emulators import free_port
 
-from .aws_fixtures import connect
+from .aws_fixtures import connect, sync_run
 
 STAGES = r"^GET /restapis/\w+/stages$"
 APIS = r"^GET /restapis$"
 
 
-@pytest.fixture(autouse=True)
-def _few_attempts(settings):
-    # Throttling backs off up to 1 s, then 2 s: three attempts keep a test within seconds.
-    settings.GATEWAY_MAX_ATTEMPTS = 3
+pytestmark = pytest.mark.usefixtures("few_attempts")
 
 
 @pytest.fixture
@@ -40,15 +36,11 @@ def apis(aws):
     return [rest_api_put(apigw, shape) for shape in shapes]
 
 
-def _sync(connection) -> SyncRun:
-    return sync_connection(connection=connection, trigger=SyncRun.Trigger.COMMAND)
-
-
 def test_throttling_is_retried_and_the_retries_are_counted(apis, proxy, cast):
     proxy.add(APIS, "throttle", times=2)
     connection = connect(cast, proxy.url)
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.errors, run.new) == (SyncRun.Status.SUCCEEDED, [], 3)
     assert proxy.count(APIS) == 3  # two throttled, then the answer
@@ -61,7 +53,7 @@ def test_server_errors_and_dropped_connections_are_retried(apis, proxy, cast):
     proxy.add(r"^GET /usageplans$", "error", times=1)
     connection = connect(cast, proxy.url)
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.errors, run.new) == (SyncRun.Status.SUCCEEDED, [], 3)
     assert [f.hits for f in proxy.faults] == [2, 1, 1]
@@ -74,7 +66,7 @@ def test_throttling_past_the_attempts_fails_the_run(apis, proxy, cast):
     proxy.add(APIS, "throttle", times=None)
     connection = connect(cast, proxy.url)
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert run.status == SyncRun.Status.FAILED
     assert run.errors == [
@@ -145,7 +137,7 @@ def test_a_usable_export_is_the_spec_and_a_broken_one_is_refused(apis, proxy, ca
     )
     connection = connect(cast, proxy.url)
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.new) == (SyncRun.Status.PARTIAL, 2), run.errors
     assert [e["where"] for e in run.errors] == ["Faulty 1"]
@@ -179,7 +171,7 @@ def test_an_unexpected_failure_in_one_api_costs_only_that_api(apis, aws, cast, m
     monkeypatch.setattr(sync, "ingest", ingest)
     connection = connect(cast, aws.url)
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.new) == (SyncRun.Status.PARTIAL, 2), run.errors
     assert run.errors == [{"where": "Faulty 2", "message": "Unexpected error; see the logs."}]

@@ -9,20 +9,16 @@ from django.core.management import CommandError, call_command
 
 from apis.demo_gateways import HttpApiShape, HttpRoute, clients, http_api_put
 from apis.models import Api, GatewayConnection, SyncRun
-from apis.services.sync import sync_connection
 from tests.emulators import free_port
 
-from .aws_fixtures import connect
+from .aws_fixtures import connect, sync_run
 
 APIS = r"^GET /v2/apis$"
 STAGES = r"^GET /v2/apis/\w+/stages$"
 ROUTES = r"^GET /v2/apis/\w+/routes$"
 
 
-@pytest.fixture(autouse=True)
-def _few_attempts(settings):
-    # Throttling backs off up to 1 s, then 2 s: three attempts keep a test within seconds.
-    settings.GATEWAY_MAX_ATTEMPTS = 3
+pytestmark = pytest.mark.usefixtures("few_attempts")
 
 
 @pytest.fixture
@@ -41,10 +37,6 @@ def apis(aws):
     return [http_api_put(apigw2, shape) for shape in shapes]
 
 
-def _sync(connection) -> SyncRun:
-    return sync_connection(connection=connection, trigger=SyncRun.Trigger.COMMAND)
-
-
 def _export_of(api_id: str) -> str:
     return rf"^GET /v2/apis/{api_id}/exports/OAS30$"
 
@@ -53,7 +45,7 @@ def test_throttling_is_retried_and_the_retries_are_counted(apis, proxy, cast):
     proxy.add(APIS, "throttle", times=2)
     connection = connect(cast, proxy.url, kind="aws_http")
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.errors, run.new) == (SyncRun.Status.SUCCEEDED, [], 3)
     assert proxy.count(APIS) == 3  # two throttled, then the answer
@@ -65,7 +57,7 @@ def test_server_errors_and_dropped_connections_are_retried(apis, proxy, cast):
     proxy.add(ROUTES, "close", times=1)
     connection = connect(cast, proxy.url, kind="aws_http")
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.errors, run.new) == (SyncRun.Status.SUCCEEDED, [], 3)
     assert [f.hits for f in proxy.faults] == [2, 1]
@@ -80,7 +72,7 @@ def test_server_errors_past_the_attempts_cost_only_their_api(apis, proxy, cast):
     fault = proxy.add(_export_of(broken), "error", times=None)
     connection = connect(cast, proxy.url, kind="aws_http")
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.new) == (SyncRun.Status.PARTIAL, 2)
     assert run.errors == [
@@ -91,7 +83,7 @@ def test_server_errors_past_the_attempts_cost_only_their_api(apis, proxy, cast):
     assert not Api.objects.filter(external_id=broken).exists()
 
     fault.times = 0  # the gateway recovers: the next run brings the API, and only it
-    again = _sync(connection)
+    again = sync_run(connection)
 
     assert (again.status, again.new, again.unchanged) == (SyncRun.Status.SUCCEEDED, 1, 2)
     assert Api.objects.filter(connection=connection).count() == 3
@@ -101,7 +93,7 @@ def test_throttling_past_the_attempts_fails_the_run(apis, proxy, cast):
     proxy.add(APIS, "throttle", times=None)
     connection = connect(cast, proxy.url, kind="aws_http")
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert run.status == SyncRun.Status.FAILED
     assert run.errors == [
@@ -155,7 +147,7 @@ def test_an_export_the_gateway_answers_is_the_spec(apis, proxy, cast):
     proxy.add(_export_of(exported), "body", times=None, body=json.dumps(document).encode())
     connection = connect(cast, proxy.url, kind="aws_http")
 
-    run = _sync(connection)
+    run = sync_run(connection)
 
     assert (run.status, run.errors, run.new) == (SyncRun.Status.SUCCEEDED, [], 3)
     version = Api.objects.get(external_id=exported).current_version
