@@ -7,21 +7,14 @@ import re
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.analytics.usage_data import make_api, make_application, rollup
-from tests.factories import PASSWORD
+
+from .pages import sign_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("PORTICO_SCREENSHOTS", "")
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label(re.compile(r"^Email")).fill(email)
-    page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("banner").get_by_text(email)).to_be_visible()
 
 
 def seed(cast):

@@ -15,7 +15,7 @@ from tenants.roles import TeamRole
 from tests.apis.conftest import make_spec
 from tests.factories import OrganisationFactory, TeamFactory, member_of
 
-from .test_subscription_flow import sign_in
+from .pages import sign_in
 
 pytestmark = pytest.mark.browser
 

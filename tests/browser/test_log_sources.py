@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.analytics.logs import now_ms, rest_line
 
-from .test_catalogue_flow import field, sign_in
+from .pages import field, sign_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("PORTICO_SCREENSHOTS", "")

@@ -8,12 +8,9 @@ from playwright.sync_api import Page, expect
 
 from tests.factories import PASSWORD
 
+from .pages import field
+
 pytestmark = pytest.mark.browser
-
-
-def field(page: Page, label: str):
-    """The input labelled exactly ``label``; required fields add a hidden " *" to it."""
-    return page.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))
 
 
 def sign_up_and_verify(page: Page, outbox_link, email: str) -> None:

@@ -5,7 +5,7 @@ the next visit sees only its prefix."""
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from apis.models import Api, Credential, Plan
 from apis.services import keys
@@ -16,22 +16,11 @@ from apis.services.plans import plan_create
 from tenants.actors import Actor
 from tenants.roles import TeamRole
 from tests.apis.conftest import make_spec
-from tests.factories import PASSWORD, OrganisationFactory, TeamFactory, member_of
+from tests.factories import OrganisationFactory, TeamFactory, member_of
+
+from .pages import field, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def field(page: Page, label: str):
-    """The input labelled exactly ``label``; required fields add a hidden " *" to it."""
-    return page.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    field(page, "Email").fill(email)
-    field(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("banner").get_by_text(email)).to_be_visible()
 
 
 @pytest.fixture
