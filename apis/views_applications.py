@@ -19,9 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tenants.actors import Actor
 from tenants.errors import ApplicationError
 from tenants.forms import add_application_error, form_status
-from tenants.models import User
 from tenants.scoping import organisation_view
-from tenants.selectors import membership_list
+from tenants.selectors import member_user_list
 
 from . import selectors_consumers
 from . import selectors_subscriptions as selectors
@@ -122,11 +121,6 @@ def _managed_application(request: HttpRequest, pk: int) -> tuple[Application, Ac
     return application, actor
 
 
-def _members(request: HttpRequest):
-    members = membership_list(organisation=request.organisation).values("user_id")
-    return User.objects.filter(pk__in=members, is_active=True).order_by("email")
-
-
 @organisation_view()
 @require_http_methods(["GET", "POST"])
 def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -137,7 +131,11 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "description": application.description,
         "owners": list(application.owners.all()),
     }
-    form = ApplicationEditForm(request.POST or None, members=_members(request), initial=initial)
+    form = ApplicationEditForm(
+        request.POST or None,
+        members=member_user_list(organisation=request.organisation),
+        initial=initial,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             applications.application_update(

@@ -17,7 +17,7 @@ from .filters import (
     TeamFilter,
     TeamMembershipFilter,
 )
-from .models import AccessToken, Membership, Organisation, Team, TeamMembership, User
+from .models import AccessToken, Organisation, Team, TeamMembership, User
 from .permissions import (
     IsOrgAdmin,
     IsOrgAdminOrReadOnly,
@@ -106,11 +106,7 @@ class OrganisationViewSet(
     def get_serializer_context(self):
         context = super().get_serializer_context()
         if self.request.user.is_authenticated:
-            context["roles"] = dict(
-                Membership.objects.filter(user=self.request.user).values_list(
-                    "organisation_id", "role"
-                )
-            )
+            context["roles"] = selectors.roles_by_organisation(user=self.request.user)
         return context
 
     def create(self, request):

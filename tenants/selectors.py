@@ -54,6 +54,17 @@ def membership_list(*, organisation: Organisation) -> QuerySet[Membership]:
     return Membership.objects.filter(organisation=organisation).select_related("user")
 
 
+def member_user_list(*, organisation: Organisation) -> QuerySet[User]:
+    """The organisation's active members as users, by e-mail."""
+    members = membership_list(organisation=organisation).values("user_id")
+    return User.objects.filter(pk__in=members, is_active=True).order_by("email")
+
+
+def roles_by_organisation(*, user: User) -> dict[int, str]:
+    """The user's role in each organisation they belong to, by organisation id."""
+    return dict(Membership.objects.filter(user=user).values_list("organisation_id", "role"))
+
+
 def membership_get(*, organisation: Organisation, pk: int) -> Membership:
     return _one(membership_list(organisation=organisation).select_related("organisation"), pk=pk)
 
