@@ -22,6 +22,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apis import selectors_gateways
 from apis.models import Api, Application, GatewayConnection
 from apis.selectors import api_list_visible
 from tenants.actors import Actor
@@ -130,7 +131,9 @@ class LogSourceViewSet(
     def connection(self, pk: int | None) -> GatewayConnection | None:
         if pk is None:
             return None
-        found = GatewayConnection.objects.filter(organisation=self.organisation, pk=pk).first()
+        found = (
+            selectors_gateways.connection_list(organisation=self.organisation).filter(pk=pk).first()
+        )
         if found is None:
             raise _field_error("connection", "This organisation has no such connection.")
         return found
