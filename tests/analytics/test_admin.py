@@ -20,12 +20,7 @@ from tenants.actors import Actor
 from tenants.models import AuditEvent
 from tests.factories import UserFactory
 
-from .usage_world import HOUR, UsageWorld, add_route, add_usage, build_usage_world
-
-
-@pytest.fixture
-def usage_world(cast) -> UsageWorld:
-    return build_usage_world(cast)
+from .usage_world import HOUR, add_route, add_usage
 
 
 @pytest.fixture

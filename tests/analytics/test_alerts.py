@@ -24,13 +24,7 @@ from apis.services.webhooks import webhook_create
 from tenants.actors import Actor
 from tenants.models import Notification
 
-from .usage_world import HOUR, NOW, UsageWorld, add_usage, build_usage_world
-
-
-@pytest.fixture
-def usage_world(cast) -> UsageWorld:
-    return build_usage_world(cast)
-
+from .usage_world import HOUR, NOW, add_usage
 
 OK, FIRING = AlertRule.State.OK, AlertRule.State.FIRING
 

@@ -14,15 +14,10 @@ from analytics.storage import insert_requests
 from tenants.actors import Actor
 from tenants.models import Notification
 
-from .usage_world import NOW, UsageWorld, build_usage_world
+from .usage_world import NOW
 
 OK, FIRING = AlertRule.State.OK, AlertRule.State.FIRING
 _serial = iter(range(1, 10**9))
-
-
-@pytest.fixture
-def usage_world(cast) -> UsageWorld:
-    return build_usage_world(cast)
 
 
 def store(world, *, minutes_ago: float, calls: int, errors: int = 0, latency: float = 50.0,

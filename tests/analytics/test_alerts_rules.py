@@ -8,13 +8,6 @@ from tenants.actors import Actor
 from tenants.errors import NotAllowed, ValidationFailed
 from tenants.models import AuditEvent
 
-from .usage_world import UsageWorld, build_usage_world
-
-
-@pytest.fixture
-def usage_world(cast) -> UsageWorld:
-    return build_usage_world(cast)
-
 
 def create(world, actor_user, **fields) -> AlertRule:
     values = {

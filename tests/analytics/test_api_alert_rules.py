@@ -8,14 +8,9 @@ from apis.models import Api
 from tenants.actors import Actor
 from tenants.models import AuditEvent
 
-from .usage_world import UsageWorld, build_usage_world, publish
+from .usage_world import publish
 
 BASE = "/api/v1/organisations/acme/alert-rules/"
-
-
-@pytest.fixture
-def usage_world(cast) -> UsageWorld:
-    return build_usage_world(cast)
 
 
 def rule_of(world, cast, **fields) -> AlertRule:

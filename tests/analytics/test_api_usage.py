@@ -13,11 +13,6 @@ WINDOW = {"from": "2026-03-18T08:00:00Z", "to": "2026-03-18T11:00:00Z"}
 STARTS = ["2026-03-18T08:00:00+00:00", "2026-03-18T09:00:00+00:00", "2026-03-18T10:00:00+00:00"]
 
 
-@pytest.fixture
-def usage_world(cast) -> UsageWorld:
-    return build_usage_world(cast)
-
-
 def usage_url(org: str) -> str:
     return f"/api/v1/organisations/{org}/usage/"
 

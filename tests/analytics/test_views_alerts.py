@@ -13,7 +13,7 @@ from tenants.actors import Actor
 from tenants.models import AuditEvent
 from tests.factories import member_of
 
-from .usage_world import UsageWorld, build_usage_world, publish
+from .usage_world import publish
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "alert-rules"}
 EVALUATED = datetime.datetime(2026, 3, 18, 10, 21, tzinfo=datetime.UTC)
@@ -25,11 +25,6 @@ def url(name: str, org: str = "acme", **kwargs) -> str:
 
 LIST = url("alert_list")
 NEW = url("alert_new")
-
-
-@pytest.fixture
-def usage_world(cast) -> UsageWorld:
-    return build_usage_world(cast)
 
 
 def api_rule(world, cast, **fields) -> AlertRule:

@@ -2,7 +2,7 @@
 quota plan; Globex's Storefront application and Acme's own Checkout application use it;
 Initech's owner is the outsider. Usage is written straight into the hourly rollups.
 
-A test module makes its fixture from ``build_usage_world(cast)``.
+The ``usage_world`` fixture (tests/analytics/conftest.py) builds it with ``build_usage_world``.
 """
 
 import datetime
